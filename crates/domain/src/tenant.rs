@@ -1,0 +1,151 @@
+//! Tenant spaces: the unit of isolation. The operator creates them with resource limits;
+//! the tenant administrator sets the time zone, locale and service calendar.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::employee::AgentType;
+use crate::time::Timestamp;
+use crate::validation::{fail, in_range, max_entries, required_text, Checked, Rule};
+use crate::TenantId;
+
+pub const MAX_NAME_CHARS: usize = 64;
+pub const MAX_NON_WORKING_DAYS: usize = 1000;
+pub const MAX_AGENT_LIMIT: i64 = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    En,
+    Zh,
+}
+
+/// How many agents of each type the tenant may configure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceLimits {
+    pub voice_agents: u32,
+    pub video_agents: u32,
+    pub multimedia_agents: u32,
+    pub versatile_agents: u32,
+}
+
+impl Default for ResourceLimits {
+    fn default() -> Self {
+        Self { voice_agents: 0, video_agents: 0, multimedia_agents: 10, versatile_agents: 0 }
+    }
+}
+
+impl ResourceLimits {
+    pub fn validate(&self) -> Checked {
+        let max = MAX_AGENT_LIMIT;
+        in_range("voiceAgents", self.voice_agents.into(), 0, max)?;
+        in_range("videoAgents", self.video_agents.into(), 0, max)?;
+        in_range("multimediaAgents", self.multimedia_agents.into(), 0, max)?;
+        in_range("versatileAgents", self.versatile_agents.into(), 0, max)
+    }
+
+    pub fn for_agent_type(&self, agent_type: AgentType) -> u32 {
+        match agent_type {
+            AgentType::Audio => self.voice_agents,
+            AgentType::Video => self.video_agents,
+            AgentType::Multimedia => self.multimedia_agents,
+            AgentType::Versatile => self.versatile_agents,
+        }
+    }
+
+    pub fn field_for(agent_type: AgentType) -> &'static str {
+        match agent_type {
+            AgentType::Audio => "voiceAgents",
+            AgentType::Video => "videoAgents",
+            AgentType::Multimedia => "multimediaAgents",
+            AgentType::Versatile => "versatileAgents",
+        }
+    }
+}
+
+/// The settings of a tenant space that its administrator may change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantSettings {
+    pub name: String,
+    /// IANA time zone name, e.g. `Asia/Shanghai`; work time is read in it.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    #[serde(default)]
+    pub locale: Locale,
+    /// Days on which the non-workday work time applies (the service calendar).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, example = json!(["2026-10-01"])))]
+    pub non_working_days: BTreeSet<NaiveDate>,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+impl TenantSettings {
+    pub fn validate(&self) -> Checked {
+        required_text("name", &self.name, MAX_NAME_CHARS)?;
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return fail("timeZone", Rule::Pattern { expected: "an IANA time zone name such as Asia/Shanghai" });
+        }
+        let days: Vec<_> = self.non_working_days.iter().collect();
+        max_entries("nonWorkingDays", &days, MAX_NON_WORKING_DAYS)
+    }
+
+    pub fn is_non_working_day(&self, day: NaiveDate) -> bool {
+        self.non_working_days.contains(&day)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    pub tenant_space_id: TenantId,
+    #[serde(flatten)]
+    pub settings: TenantSettings,
+    pub limits: ResourceLimits,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> TenantSettings {
+        TenantSettings { name: "Acme".into(), time_zone: "Asia/Shanghai".into(), locale: Locale::Zh, non_working_days: BTreeSet::new() }
+    }
+
+    #[test]
+    fn accepts_an_iana_time_zone() {
+        assert!(settings().validate().is_ok());
+    }
+
+    #[test]
+    fn refuses_an_unknown_time_zone() {
+        let s = TenantSettings { time_zone: "Mars/Olympus".into(), ..settings() };
+        assert_eq!(s.validate().unwrap_err().field, "timeZone");
+    }
+
+    #[test]
+    fn refuses_a_blank_or_long_name() {
+        assert_eq!(TenantSettings { name: " ".into(), ..settings() }.validate().unwrap_err().rule, Rule::Required);
+        let long = TenantSettings { name: "n".repeat(65), ..settings() };
+        assert_eq!(long.validate().unwrap_err().rule, Rule::TooLong { max: 64 });
+    }
+
+    #[test]
+    fn limits_are_bounded() {
+        let limits = ResourceLimits { versatile_agents: 100_001, ..ResourceLimits::default() };
+        assert_eq!(limits.validate().unwrap_err().field, "versatileAgents");
+    }
+}
