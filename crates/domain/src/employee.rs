@@ -65,7 +65,12 @@ pub enum AgentType {
 }
 
 impl AgentType {
-    pub const ALL: [AgentType; 4] = [AgentType::Audio, AgentType::Video, AgentType::Multimedia, AgentType::Versatile];
+    pub const ALL: [AgentType; 4] = [
+        AgentType::Audio,
+        AgentType::Video,
+        AgentType::Multimedia,
+        AgentType::Versatile,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -125,8 +130,18 @@ fn default_max_chats() -> u32 {
 
 impl AgentProfile {
     pub fn validate(&self) -> Checked {
-        in_range("workNo", self.work_no.into(), MIN_WORK_NO.into(), MAX_WORK_NO.into())?;
-        in_range("maxConcurrentChats", self.max_concurrent_chats.into(), 1, 60)?;
+        in_range(
+            "workNo",
+            self.work_no.into(),
+            MIN_WORK_NO.into(),
+            MAX_WORK_NO.into(),
+        )?;
+        in_range(
+            "maxConcurrentChats",
+            self.max_concurrent_chats.into(),
+            1,
+            60,
+        )?;
         check_skill_list(&self.skills).map_err(|e| e.within("skills"))
     }
 
@@ -160,10 +175,19 @@ fn check_skills_against(
     for (i, skill) in skills.iter().enumerate() {
         let field = format!("[{i}].queueId");
         let Some(queue_type) = lookup(skill.queue_id) else {
-            return fail(&field, Rule::Invalid { reason: "no such skill queue".into() });
+            return fail(
+                &field,
+                Rule::Invalid {
+                    reason: "no such skill queue".into(),
+                },
+            );
         };
         if !agent_type.serves(queue_type) {
-            let reason = format!("a {} agent cannot serve a {} queue", agent_type.as_str(), queue_type.as_str());
+            let reason = format!(
+                "a {} agent cannot serve a {} queue",
+                agent_type.as_str(),
+                queue_type.as_str()
+            );
             return fail(&field, Rule::NotAllowed { reason });
         }
         if agent_type == AgentType::Versatile || queue_type.is_click_to_dial() {
@@ -171,7 +195,9 @@ fn check_skills_against(
         }
         match media {
             Some(first) if first != queue_type => {
-                let reason = "all skill queues must have the same media type unless the agent is versatile".into();
+                let reason =
+                    "all skill queues must have the same media type unless the agent is versatile"
+                        .into();
                 return fail(&field, Rule::NotAllowed { reason });
             }
             _ => media = Some(queue_type),
@@ -242,11 +268,16 @@ pub fn check_account(account: &str) -> Checked {
     required_text("account", account, 64)?;
     let well_formed = account.chars().count() >= 3
         && account.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && account.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c));
+        && account
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c));
     if !well_formed {
         return fail(
             "account",
-            Rule::Pattern { expected: "3–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit" },
+            Rule::Pattern {
+                expected:
+                    "3–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
+            },
         );
     }
     Ok(())
@@ -254,8 +285,16 @@ pub fn check_account(account: &str) -> Checked {
 
 fn check_phone(phone: &str) -> Checked {
     max_chars("phone", phone, 32)?;
-    if !phone.chars().all(|c| c.is_ascii_digit() || "+- ".contains(c)) {
-        return fail("phone", Rule::Pattern { expected: "digits, spaces, '+' or '-'" });
+    if !phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+- ".contains(c))
+    {
+        return fail(
+            "phone",
+            Rule::Pattern {
+                expected: "digits, spaces, '+' or '-'",
+            },
+        );
     }
     Ok(())
 }
@@ -264,10 +303,20 @@ fn check_phone(phone: &str) -> Checked {
 pub fn check_password(field: &str, password: &str) -> Checked {
     let length = password.chars().count();
     if length < MIN_PASSWORD_CHARS {
-        return fail(field, Rule::TooShort { min: MIN_PASSWORD_CHARS });
+        return fail(
+            field,
+            Rule::TooShort {
+                min: MIN_PASSWORD_CHARS,
+            },
+        );
     }
     if length > MAX_PASSWORD_CHARS {
-        return fail(field, Rule::TooLong { max: MAX_PASSWORD_CHARS });
+        return fail(
+            field,
+            Rule::TooLong {
+                max: MAX_PASSWORD_CHARS,
+            },
+        );
     }
     let classes = [
         password.chars().any(|c| c.is_lowercase()),
@@ -278,7 +327,9 @@ pub fn check_password(field: &str, password: &str) -> Checked {
     if classes.iter().filter(|present| **present).count() < 2 {
         return fail(
             field,
-            Rule::Pattern { expected: "a mix of at least two of: lower case, upper case, digits, symbols" },
+            Rule::Pattern {
+                expected: "a mix of at least two of: lower case, upper case, digits, symbols",
+            },
         );
     }
     Ok(())
@@ -334,7 +385,12 @@ impl BatchAgentConfig {
             BatchSelection::WorkNoRange { from, to } => {
                 let (min, max) = (MIN_WORK_NO.into(), MAX_WORK_NO.into());
                 in_range("selection.workNoRange.from", (*from).into(), min, max)?;
-                in_range("selection.workNoRange.to", (*to).into(), (*from).into(), max)?;
+                in_range(
+                    "selection.workNoRange.to",
+                    (*to).into(),
+                    (*from).into(),
+                    max,
+                )?;
             }
         }
         if let Some(chats) = self.max_concurrent_chats {
@@ -355,15 +411,24 @@ impl BatchAgentConfig {
             work_no: profile.work_no,
             platform_role: self.platform_role.unwrap_or(profile.platform_role),
             agent_type: self.agent_type.unwrap_or(profile.agent_type),
-            max_concurrent_chats: self.max_concurrent_chats.unwrap_or(profile.max_concurrent_chats),
-            skills: self.skills.clone().unwrap_or_else(|| profile.skills.clone()),
+            max_concurrent_chats: self
+                .max_concurrent_chats
+                .unwrap_or(profile.max_concurrent_chats),
+            skills: self
+                .skills
+                .clone()
+                .unwrap_or_else(|| profile.skills.clone()),
         }
     }
 }
 
 /// The tenant may not have more agents of a type than its limits allow. `counts` are the
 /// numbers of agents per type as they would be after the change.
-pub fn check_agent_limits(limits: &ResourceLimits, counts: &BTreeMap<AgentType, u32>, field: &str) -> Checked {
+pub fn check_agent_limits(
+    limits: &ResourceLimits,
+    counts: &BTreeMap<AgentType, u32>,
+    field: &str,
+) -> Checked {
     for (agent_type, count) in counts {
         let limit = limits.for_agent_type(*agent_type);
         if *count > limit {
@@ -388,7 +453,14 @@ mod tests {
             platform_role: PlatformRole::CommonAgent,
             agent_type,
             max_concurrent_chats: 5,
-            skills: queues.iter().map(|q| SkillAssignment { queue_id: QueueId(*q), skill_weight: 1, agent_weight: 1 }).collect(),
+            skills: queues
+                .iter()
+                .map(|q| SkillAssignment {
+                    queue_id: QueueId(*q),
+                    skill_weight: 1,
+                    agent_weight: 1,
+                })
+                .collect(),
         }
     }
 
@@ -404,11 +476,22 @@ mod tests {
     #[test]
     fn work_number_and_capacity_bounds() {
         assert!(profile(AgentType::Multimedia, &[1]).validate().is_ok());
-        let low = AgentProfile { work_no: 100, ..profile(AgentType::Multimedia, &[]) };
+        let low = AgentProfile {
+            work_no: 100,
+            ..profile(AgentType::Multimedia, &[])
+        };
         assert_eq!(low.validate().unwrap_err().field, "workNo");
-        let many = AgentProfile { max_concurrent_chats: 61, ..profile(AgentType::Multimedia, &[]) };
+        let many = AgentProfile {
+            max_concurrent_chats: 61,
+            ..profile(AgentType::Multimedia, &[])
+        };
         assert_eq!(many.validate().unwrap_err().field, "maxConcurrentChats");
-        assert!(AgentProfile { max_concurrent_chats: 60, ..profile(AgentType::Multimedia, &[]) }.validate().is_ok());
+        assert!(AgentProfile {
+            max_concurrent_chats: 60,
+            ..profile(AgentType::Multimedia, &[])
+        }
+        .validate()
+        .is_ok());
     }
 
     #[test]
@@ -425,21 +508,37 @@ mod tests {
 
     #[test]
     fn non_versatile_agents_keep_one_media_type() {
-        assert!(profile(AgentType::Multimedia, &[1, 2, 4]).check_skills(queue_types).is_ok());
-        let err = profile(AgentType::Multimedia, &[1, 3]).check_skills(queue_types).unwrap_err();
+        assert!(profile(AgentType::Multimedia, &[1, 2, 4])
+            .check_skills(queue_types)
+            .is_ok());
+        let err = profile(AgentType::Multimedia, &[1, 3])
+            .check_skills(queue_types)
+            .unwrap_err();
         assert_eq!(err.field, "skills[1].queueId");
-        assert!(profile(AgentType::Audio, &[3, 4]).check_skills(queue_types).is_ok());
-        assert!(profile(AgentType::Audio, &[1]).check_skills(queue_types).is_err());
+        assert!(profile(AgentType::Audio, &[3, 4])
+            .check_skills(queue_types)
+            .is_ok());
+        assert!(profile(AgentType::Audio, &[1])
+            .check_skills(queue_types)
+            .is_err());
     }
 
     #[test]
     fn versatile_agents_mix_media_types() {
-        assert!(profile(AgentType::Versatile, &[1, 3, 4]).check_skills(queue_types).is_ok());
+        assert!(profile(AgentType::Versatile, &[1, 3, 4])
+            .check_skills(queue_types)
+            .is_ok());
     }
 
     #[test]
     fn unknown_queue_is_refused() {
-        assert_eq!(profile(AgentType::Versatile, &[9]).check_skills(queue_types).unwrap_err().field, "skills[0].queueId");
+        assert_eq!(
+            profile(AgentType::Versatile, &[9])
+                .check_skills(queue_types)
+                .unwrap_err()
+                .field,
+            "skills[0].queueId"
+        );
     }
 
     #[test]
@@ -449,13 +548,19 @@ mod tests {
         assert!(check_account("-ab").is_err());
         assert!(check_account("a b c").is_err());
         assert!(check_password("password", "Secret-123").is_ok());
-        assert_eq!(check_password("password", "Short1").unwrap_err().rule, Rule::TooShort { min: 8 });
+        assert_eq!(
+            check_password("password", "Short1").unwrap_err().rule,
+            Rule::TooShort { min: 8 }
+        );
         assert!(check_password("password", "alllowercase").is_err());
     }
 
     #[test]
     fn limits_count_agents_per_type() {
-        let limits = ResourceLimits { multimedia_agents: 2, ..ResourceLimits::default() };
+        let limits = ResourceLimits {
+            multimedia_agents: 2,
+            ..ResourceLimits::default()
+        };
         let mut counts = BTreeMap::from([(AgentType::Multimedia, 2)]);
         assert!(check_agent_limits(&limits, &counts, "agent").is_ok());
         counts.insert(AgentType::Multimedia, 3);
@@ -468,12 +573,17 @@ mod tests {
     fn batch_selection_by_ids_or_range() {
         let by_ids: BatchAgentConfig = serde_json::from_value(serde_json::json!({
             "selection": {"employeeIds": ["1519", "1520"]}, "maxConcurrentChats": 3
-        })).unwrap();
+        }))
+        .unwrap();
         assert!(by_ids.validate().is_ok());
         let by_range: BatchAgentConfig = serde_json::from_value(serde_json::json!({
             "selection": {"workNoRange": {"from": 200, "to": 150}}
-        })).unwrap();
-        assert_eq!(by_range.validate().unwrap_err().field, "selection.workNoRange.to");
+        }))
+        .unwrap();
+        assert_eq!(
+            by_range.validate().unwrap_err().field,
+            "selection.workNoRange.to"
+        );
         let applied = by_ids.apply_to(&profile(AgentType::Multimedia, &[1]));
         assert_eq!((applied.max_concurrent_chats, applied.skills.len()), (3, 1));
     }

@@ -85,7 +85,10 @@ mod tests {
     #[test]
     fn ids_serialize_as_strings_and_accept_numbers_or_strings() {
         let id = ChannelId(869525871671777281);
-        assert_eq!(serde_json::to_string(&id).unwrap(), "\"869525871671777281\"");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"869525871671777281\""
+        );
         let from_text: ChannelId = serde_json::from_str("\"869525871671777281\"").unwrap();
         let from_number: ChannelId = serde_json::from_str("42").unwrap();
         assert_eq!(from_text, id);

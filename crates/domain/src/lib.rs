@@ -5,6 +5,7 @@
 
 pub mod channel;
 pub mod employee;
+pub mod export;
 pub mod ids;
 pub mod paging;
 pub mod queue;

@@ -25,7 +25,10 @@ fn default_page_size() -> u32 {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { page: first_page(), page_size: default_page_size() }
+        Self {
+            page: first_page(),
+            page_size: default_page_size(),
+        }
     }
 }
 
@@ -57,7 +60,12 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn new(items: Vec<T>, total: i64, request: PageRequest) -> Self {
-        Self { items, total, page: request.page, page_size: request.page_size }
+        Self {
+            items,
+            total,
+            page: request.page,
+            page_size: request.page_size,
+        }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {

@@ -45,7 +45,10 @@ impl QueueType {
     }
 
     pub fn is_click_to_dial(self) -> bool {
-        matches!(self, QueueType::VoiceClickToDial | QueueType::VideoClickToDial)
+        matches!(
+            self,
+            QueueType::VoiceClickToDial | QueueType::VideoClickToDial
+        )
     }
 }
 
@@ -87,10 +90,12 @@ impl OverflowPolicies {
     }
 
     pub fn transfer_targets(&self) -> impl Iterator<Item = (&'static str, QueueId)> {
-        self.named().into_iter().filter_map(|(name, action)| match action {
-            OverflowAction::Transfer { queue_id } => Some((name, queue_id)),
-            OverflowAction::Release => None,
-        })
+        self.named()
+            .into_iter()
+            .filter_map(|(name, action)| match action {
+                OverflowAction::Transfer { queue_id } => Some((name, queue_id)),
+                OverflowAction::Release => None,
+            })
     }
 }
 
@@ -142,9 +147,19 @@ impl SkillQueueConfig {
         }
         max_chars("name", &self.name, MAX_NAME_CHARS)?;
         if self.name.chars().any(char::is_whitespace) {
-            return fail("name", Rule::Pattern { expected: "without spaces" });
+            return fail(
+                "name",
+                Rule::Pattern {
+                    expected: "without spaces",
+                },
+            );
         }
-        in_range("maxWaitingSeconds", self.max_waiting_seconds.into(), 1, 60_000)?;
+        in_range(
+            "maxWaitingSeconds",
+            self.max_waiting_seconds.into(),
+            1,
+            60_000,
+        )?;
         in_range("maxQueued", self.max_queued.into(), 1, 10_000)?;
         max_chars("description", &self.description, MAX_DESCRIPTION_CHARS)?;
         in_range("wrapUpSeconds", self.wrap_up_seconds.into(), 0, 3600)?;
@@ -161,14 +176,32 @@ impl SkillQueueConfig {
         for (name, target) in self.policies.transfer_targets() {
             let field = format!("policies.{name}.queueId");
             if Some(target) == own_id {
-                return fail(&field, Rule::NotAllowed { reason: "a queue cannot overflow to itself".into() });
+                return fail(
+                    &field,
+                    Rule::NotAllowed {
+                        reason: "a queue cannot overflow to itself".into(),
+                    },
+                );
             }
             match lookup(target) {
-                None => return Err(ValidationError::new(field, Rule::Invalid { reason: "no such skill queue".into() })),
+                None => {
+                    return Err(ValidationError::new(
+                        field,
+                        Rule::Invalid {
+                            reason: "no such skill queue".into(),
+                        },
+                    ))
+                }
                 Some(kind) if kind != self.queue_type => {
                     return fail(
                         &field,
-                        Rule::NotAllowed { reason: format!("the target queue is {}, not {}", kind.as_str(), self.queue_type.as_str()) },
+                        Rule::NotAllowed {
+                            reason: format!(
+                                "the target queue is {}, not {}",
+                                kind.as_str(),
+                                self.queue_type.as_str()
+                            ),
+                        },
                     )
                 }
                 Some(_) => {}
@@ -194,34 +227,62 @@ mod tests {
     use super::*;
 
     fn config() -> SkillQueueConfig {
-        serde_json::from_value(serde_json::json!({"name": "defaultMediaSkill", "type": "multimedia"})).unwrap()
+        serde_json::from_value(
+            serde_json::json!({"name": "defaultMediaSkill", "type": "multimedia"}),
+        )
+        .unwrap()
     }
 
     #[test]
     fn defaults_follow_the_product_documents() {
         let c = config();
-        assert_eq!((c.max_waiting_seconds, c.max_queued, c.wrap_up_seconds), (60, 100, 5));
+        assert_eq!(
+            (c.max_waiting_seconds, c.max_queued, c.wrap_up_seconds),
+            (60, 100, 5)
+        );
         assert_eq!(c.policies.skill_busy, OverflowAction::Release);
         assert!(c.validate().is_ok());
     }
 
     #[test]
     fn name_of_twenty_characters_is_accepted_and_twenty_one_refused() {
-        assert!(SkillQueueConfig { name: "q".repeat(20), ..config() }.validate().is_ok());
-        let err = SkillQueueConfig { name: "q".repeat(21), ..config() }.validate().unwrap_err();
-        assert_eq!((err.field.as_str(), err.rule), ("name", Rule::TooLong { max: 20 }));
+        assert!(SkillQueueConfig {
+            name: "q".repeat(20),
+            ..config()
+        }
+        .validate()
+        .is_ok());
+        let err = SkillQueueConfig {
+            name: "q".repeat(21),
+            ..config()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.rule),
+            ("name", Rule::TooLong { max: 20 })
+        );
     }
 
     #[test]
     fn name_with_a_space_is_refused() {
-        let err = SkillQueueConfig { name: "my queue".into(), ..config() }.validate().unwrap_err();
+        let err = SkillQueueConfig {
+            name: "my queue".into(),
+            ..config()
+        }
+        .validate()
+        .unwrap_err();
         assert_eq!(err.field, "name");
     }
 
     #[test]
     fn max_waiting_time_bounds() {
         for (value, ok) in [(0, false), (1, true), (60_000, true), (60_001, false)] {
-            let result = SkillQueueConfig { max_waiting_seconds: value, ..config() }.validate();
+            let result = SkillQueueConfig {
+                max_waiting_seconds: value,
+                ..config()
+            }
+            .validate();
             assert_eq!(result.is_ok(), ok, "{value}");
             if let Err(e) = result {
                 assert_eq!(e.field, "maxWaitingSeconds");
@@ -232,27 +293,68 @@ mod tests {
     #[test]
     fn max_queued_bounds() {
         for (value, ok) in [(0, false), (1, true), (10_000, true), (10_001, false)] {
-            assert_eq!(SkillQueueConfig { max_queued: value, ..config() }.validate().is_ok(), ok, "{value}");
+            assert_eq!(
+                SkillQueueConfig {
+                    max_queued: value,
+                    ..config()
+                }
+                .validate()
+                .is_ok(),
+                ok,
+                "{value}"
+            );
         }
     }
 
     #[test]
     fn wrap_up_and_description_bounds() {
-        assert!(SkillQueueConfig { wrap_up_seconds: 0, ..config() }.validate().is_ok());
-        assert!(SkillQueueConfig { wrap_up_seconds: 3601, ..config() }.validate().is_err());
-        assert!(SkillQueueConfig { description: "d".repeat(50), ..config() }.validate().is_ok());
-        assert_eq!(SkillQueueConfig { description: "d".repeat(51), ..config() }.validate().unwrap_err().field, "description");
+        assert!(SkillQueueConfig {
+            wrap_up_seconds: 0,
+            ..config()
+        }
+        .validate()
+        .is_ok());
+        assert!(SkillQueueConfig {
+            wrap_up_seconds: 3601,
+            ..config()
+        }
+        .validate()
+        .is_err());
+        assert!(SkillQueueConfig {
+            description: "d".repeat(50),
+            ..config()
+        }
+        .validate()
+        .is_ok());
+        assert_eq!(
+            SkillQueueConfig {
+                description: "d".repeat(51),
+                ..config()
+            }
+            .validate()
+            .unwrap_err()
+            .field,
+            "description"
+        );
     }
 
     #[test]
     fn overflow_must_go_to_another_queue_of_the_same_type() {
         let mut c = config();
-        c.policies.skill_busy = OverflowAction::Transfer { queue_id: QueueId(7) };
-        assert!(c.check_transfer_targets(Some(QueueId(1)), |_| Some(QueueType::Multimedia)).is_ok());
-        let wrong_type = c.check_transfer_targets(None, |_| Some(QueueType::Voice)).unwrap_err();
+        c.policies.skill_busy = OverflowAction::Transfer {
+            queue_id: QueueId(7),
+        };
+        assert!(c
+            .check_transfer_targets(Some(QueueId(1)), |_| Some(QueueType::Multimedia))
+            .is_ok());
+        let wrong_type = c
+            .check_transfer_targets(None, |_| Some(QueueType::Voice))
+            .unwrap_err();
         assert_eq!(wrong_type.field, "policies.skillBusy.queueId");
         assert!(c.check_transfer_targets(None, |_| None).is_err());
-        assert!(c.check_transfer_targets(Some(QueueId(7)), |_| Some(QueueType::Multimedia)).is_err());
+        assert!(c
+            .check_transfer_targets(Some(QueueId(7)), |_| Some(QueueType::Multimedia))
+            .is_err());
     }
 
     #[test]

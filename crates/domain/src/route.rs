@@ -37,11 +37,20 @@ impl CalledRouteConfig {
     /// `queue_type` is the type of the referenced queue, `None` when it does not exist.
     pub fn check_queue(&self, queue_type: Option<QueueType>) -> Checked {
         match queue_type {
-            None => fail("skillQueueId", Rule::Invalid { reason: "no such skill queue".into() }),
+            None => fail(
+                "skillQueueId",
+                Rule::Invalid {
+                    reason: "no such skill queue".into(),
+                },
+            ),
             Some(t) if t != self.media_type => fail(
                 "skillQueueId",
                 Rule::NotAllowed {
-                    reason: format!("the queue is {}, the access code is {}", t.as_str(), self.media_type.as_str()),
+                    reason: format!(
+                        "the queue is {}, the access code is {}",
+                        t.as_str(),
+                        self.media_type.as_str()
+                    ),
                 },
             ),
             Some(_) => Ok(()),
@@ -81,21 +90,64 @@ mod tests {
     #[test]
     fn access_code_is_digits() {
         assert!(route().validate().is_ok());
-        assert_eq!(CalledRouteConfig { access_code: "99a".into(), ..route() }.validate().unwrap_err().field, "accessCode");
-        assert_eq!(CalledRouteConfig { access_code: String::new(), ..route() }.validate().unwrap_err().rule, Rule::Required);
-        assert!(CalledRouteConfig { access_code: "9".repeat(25), ..route() }.validate().is_err());
+        assert_eq!(
+            CalledRouteConfig {
+                access_code: "99a".into(),
+                ..route()
+            }
+            .validate()
+            .unwrap_err()
+            .field,
+            "accessCode"
+        );
+        assert_eq!(
+            CalledRouteConfig {
+                access_code: String::new(),
+                ..route()
+            }
+            .validate()
+            .unwrap_err()
+            .rule,
+            Rule::Required
+        );
+        assert!(CalledRouteConfig {
+            access_code: "9".repeat(25),
+            ..route()
+        }
+        .validate()
+        .is_err());
     }
 
     #[test]
     fn extension_is_optional_digits() {
-        assert!(CalledRouteConfig { extension_code: "1".into(), ..route() }.validate().is_ok());
-        assert_eq!(CalledRouteConfig { extension_code: "x".into(), ..route() }.validate().unwrap_err().field, "extensionCode");
+        assert!(CalledRouteConfig {
+            extension_code: "1".into(),
+            ..route()
+        }
+        .validate()
+        .is_ok());
+        assert_eq!(
+            CalledRouteConfig {
+                extension_code: "x".into(),
+                ..route()
+            }
+            .validate()
+            .unwrap_err()
+            .field,
+            "extensionCode"
+        );
     }
 
     #[test]
     fn queue_type_must_match_access_code_type() {
         assert!(route().check_queue(Some(QueueType::Multimedia)).is_ok());
-        assert_eq!(route().check_queue(Some(QueueType::Voice)).unwrap_err().field, "skillQueueId");
+        assert_eq!(
+            route()
+                .check_queue(Some(QueueType::Voice))
+                .unwrap_err()
+                .field,
+            "skillQueueId"
+        );
         assert!(route().check_queue(None).is_err());
     }
 }

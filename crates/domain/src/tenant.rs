@@ -37,7 +37,12 @@ pub struct ResourceLimits {
 
 impl Default for ResourceLimits {
     fn default() -> Self {
-        Self { voice_agents: 0, video_agents: 0, multimedia_agents: 10, versatile_agents: 0 }
+        Self {
+            voice_agents: 0,
+            video_agents: 0,
+            multimedia_agents: 10,
+            versatile_agents: 0,
+        }
     }
 }
 
@@ -94,7 +99,12 @@ impl TenantSettings {
     pub fn validate(&self) -> Checked {
         required_text("name", &self.name, MAX_NAME_CHARS)?;
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
-            return fail("timeZone", Rule::Pattern { expected: "an IANA time zone name such as Asia/Shanghai" });
+            return fail(
+                "timeZone",
+                Rule::Pattern {
+                    expected: "an IANA time zone name such as Asia/Shanghai",
+                },
+            );
         }
         let days: Vec<_> = self.non_working_days.iter().collect();
         max_entries("nonWorkingDays", &days, MAX_NON_WORKING_DAYS)
@@ -122,7 +132,12 @@ mod tests {
     use super::*;
 
     fn settings() -> TenantSettings {
-        TenantSettings { name: "Acme".into(), time_zone: "Asia/Shanghai".into(), locale: Locale::Zh, non_working_days: BTreeSet::new() }
+        TenantSettings {
+            name: "Acme".into(),
+            time_zone: "Asia/Shanghai".into(),
+            locale: Locale::Zh,
+            non_working_days: BTreeSet::new(),
+        }
     }
 
     #[test]
@@ -132,20 +147,38 @@ mod tests {
 
     #[test]
     fn refuses_an_unknown_time_zone() {
-        let s = TenantSettings { time_zone: "Mars/Olympus".into(), ..settings() };
+        let s = TenantSettings {
+            time_zone: "Mars/Olympus".into(),
+            ..settings()
+        };
         assert_eq!(s.validate().unwrap_err().field, "timeZone");
     }
 
     #[test]
     fn refuses_a_blank_or_long_name() {
-        assert_eq!(TenantSettings { name: " ".into(), ..settings() }.validate().unwrap_err().rule, Rule::Required);
-        let long = TenantSettings { name: "n".repeat(65), ..settings() };
+        assert_eq!(
+            TenantSettings {
+                name: " ".into(),
+                ..settings()
+            }
+            .validate()
+            .unwrap_err()
+            .rule,
+            Rule::Required
+        );
+        let long = TenantSettings {
+            name: "n".repeat(65),
+            ..settings()
+        };
         assert_eq!(long.validate().unwrap_err().rule, Rule::TooLong { max: 64 });
     }
 
     #[test]
     fn limits_are_bounded() {
-        let limits = ResourceLimits { versatile_agents: 100_001, ..ResourceLimits::default() };
+        let limits = ResourceLimits {
+            versatile_agents: 100_001,
+            ..ResourceLimits::default()
+        };
         assert_eq!(limits.validate().unwrap_err().field, "versatileAgents");
     }
 }

@@ -60,7 +60,10 @@ impl fmt::Display for Rule {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, rule: Rule) -> Self {
-        Self { field: field.into(), rule }
+        Self {
+            field: field.into(),
+            rule,
+        }
     }
 
     /// Prefixes the field with the path of the object that contains it.
@@ -121,7 +124,8 @@ pub(crate) fn identifier(field: &str, value: &str, max: usize) -> Checked {
         return fail(
             field,
             Rule::Pattern {
-                expected: "letters, digits and underscores, starting with a letter or an underscore",
+                expected:
+                    "letters, digits and underscores, starting with a letter or an underscore",
             },
         );
     }
@@ -131,7 +135,12 @@ pub(crate) fn identifier(field: &str, value: &str, max: usize) -> Checked {
 pub(crate) fn digits(field: &str, value: &str, max: usize) -> Checked {
     required_text(field, value, max)?;
     if !value.chars().all(|c| c.is_ascii_digit()) {
-        return fail(field, Rule::Pattern { expected: "digits only" });
+        return fail(
+            field,
+            Rule::Pattern {
+                expected: "digits only",
+            },
+        );
     }
     Ok(())
 }
@@ -142,8 +151,19 @@ pub(crate) fn http_url(field: &str, value: &str) -> Checked {
         .strip_prefix("https://")
         .or_else(|| value.strip_prefix("http://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.starts_with('/') && !value.contains(char::is_whitespace) => Ok(()),
-        _ => fail(field, Rule::Pattern { expected: "an http:// or https:// URL" }),
+        Some(host)
+            if !host.is_empty()
+                && !host.starts_with('/')
+                && !value.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => fail(
+            field,
+            Rule::Pattern {
+                expected: "an http:// or https:// URL",
+            },
+        ),
     }
 }
 
@@ -172,7 +192,9 @@ mod tests {
 
     #[test]
     fn within_builds_json_paths() {
-        let e = ValidationError::new("start", Rule::Required).within("[2]").within("workday");
+        let e = ValidationError::new("start", Rule::Required)
+            .within("[2]")
+            .within("workday");
         assert_eq!(e.field, "workday[2].start");
     }
 }

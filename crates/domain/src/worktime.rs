@@ -79,8 +79,14 @@ pub struct WorkTime {
 impl Default for WorkTime {
     /// Around the clock on every day: a channel with no work time set is always open.
     fn default() -> Self {
-        let all_day = Segment { start: TimeOfDay::MIDNIGHT, end: TimeOfDay::END_OF_DAY };
-        Self { workday: vec![all_day], non_workday: vec![all_day] }
+        let all_day = Segment {
+            start: TimeOfDay::MIDNIGHT,
+            end: TimeOfDay::END_OF_DAY,
+        };
+        Self {
+            workday: vec![all_day],
+            non_workday: vec![all_day],
+        }
     }
 }
 
@@ -91,7 +97,11 @@ impl WorkTime {
     }
 
     pub fn is_open(&self, non_working_day: bool, at: TimeOfDay) -> bool {
-        let segments = if non_working_day { &self.non_workday } else { &self.workday };
+        let segments = if non_working_day {
+            &self.non_workday
+        } else {
+            &self.workday
+        };
         segments.iter().any(|s| s.contains(at))
     }
 }
@@ -109,7 +119,9 @@ fn check_segments(segments: &[Segment]) -> Checked {
         if segment.start >= segment.end {
             return fail(
                 &format!("[{index}].end"),
-                Rule::Invalid { reason: "the end must come after the start".into() },
+                Rule::Invalid {
+                    reason: "the end must come after the start".into(),
+                },
             );
         }
     }
@@ -118,7 +130,9 @@ fn check_segments(segments: &[Segment]) -> Checked {
         if later.start < earlier.end {
             return fail(
                 &format!("[{index}].start"),
-                Rule::Invalid { reason: "segments must not overlap".into() },
+                Rule::Invalid {
+                    reason: "segments must not overlap".into(),
+                },
             );
         }
     }
@@ -130,7 +144,10 @@ mod tests {
     use super::*;
 
     fn seg(start: &str, end: &str) -> Segment {
-        Segment { start: TimeOfDay::parse(start).unwrap(), end: TimeOfDay::parse(end).unwrap() }
+        Segment {
+            start: TimeOfDay::parse(start).unwrap(),
+            end: TimeOfDay::parse(end).unwrap(),
+        }
     }
 
     #[test]
@@ -145,8 +162,16 @@ mod tests {
 
     #[test]
     fn four_segments_are_accepted_and_a_fifth_is_refused() {
-        let four = vec![seg("00:00", "06:00"), seg("06:00", "12:00"), seg("12:00", "18:00"), seg("18:00", "24:00")];
-        let mut wt = WorkTime { workday: four.clone(), non_workday: vec![] };
+        let four = vec![
+            seg("00:00", "06:00"),
+            seg("06:00", "12:00"),
+            seg("12:00", "18:00"),
+            seg("18:00", "24:00"),
+        ];
+        let mut wt = WorkTime {
+            workday: four.clone(),
+            non_workday: vec![],
+        };
         assert!(wt.validate().is_ok());
         wt.workday.push(seg("23:00", "23:30"));
         let err = wt.validate().unwrap_err();
@@ -156,19 +181,28 @@ mod tests {
 
     #[test]
     fn a_segment_must_end_after_it_starts() {
-        let wt = WorkTime { workday: vec![seg("12:00", "08:00")], non_workday: vec![] };
+        let wt = WorkTime {
+            workday: vec![seg("12:00", "08:00")],
+            non_workday: vec![],
+        };
         assert_eq!(wt.validate().unwrap_err().field, "workday[0].end");
     }
 
     #[test]
     fn overlapping_segments_are_refused() {
-        let wt = WorkTime { workday: vec![], non_workday: vec![seg("08:00", "12:00"), seg("11:00", "13:00")] };
+        let wt = WorkTime {
+            workday: vec![],
+            non_workday: vec![seg("08:00", "12:00"), seg("11:00", "13:00")],
+        };
         assert_eq!(wt.validate().unwrap_err().field, "nonWorkday[1].start");
     }
 
     #[test]
     fn open_only_inside_a_segment_of_the_right_day_kind() {
-        let wt = WorkTime { workday: vec![seg("08:00", "12:00")], non_workday: vec![] };
+        let wt = WorkTime {
+            workday: vec![seg("08:00", "12:00")],
+            non_workday: vec![],
+        };
         let nine = TimeOfDay::parse("09:00").unwrap();
         assert!(wt.is_open(false, nine));
         assert!(!wt.is_open(true, nine));

@@ -7,7 +7,9 @@ use super::settings::{
 };
 use crate::queue::QueueType;
 use crate::time::Timestamp;
-use crate::validation::{fail, http_url, identifier, in_range, max_chars, required_text, Checked, Rule};
+use crate::validation::{
+    fail, http_url, identifier, in_range, max_chars, required_text, Checked, Rule,
+};
 use crate::worktime::WorkTime;
 use crate::{ChannelId, RouteId, ValidationError};
 
@@ -113,7 +115,10 @@ fn default_reminder_interval() -> u32 {
 
 impl Default for QueueReminder {
     fn default() -> Self {
-        Self { interval_seconds: default_reminder_interval(), content: String::new() }
+        Self {
+            interval_seconds: default_reminder_interval(),
+            content: String::new(),
+        }
     }
 }
 
@@ -134,7 +139,10 @@ fn default_last_agent_wait() -> u32 {
 
 impl Default for LastAgentMode {
     fn default() -> Self {
-        Self { enabled: false, wait_seconds: default_last_agent_wait() }
+        Self {
+            enabled: false,
+            wait_seconds: default_last_agent_wait(),
+        }
     }
 }
 
@@ -217,7 +225,12 @@ fn default_agent_timeout() -> u32 {
 
 impl Default for AgentTimeout {
     fn default() -> Self {
-        Self { enabled: false, after_seconds: default_agent_timeout(), transfer_to: AgentTimeoutTarget::Agent, called_route_id: None }
+        Self {
+            enabled: false,
+            after_seconds: default_agent_timeout(),
+            transfer_to: AgentTimeoutTarget::Agent,
+            called_route_id: None,
+        }
     }
 }
 
@@ -231,7 +244,9 @@ pub struct SessionTransfer {
 
 impl Default for SessionTransfer {
     fn default() -> Self {
-        Self { only_channel_type_queues: true }
+        Self {
+            only_channel_type_queues: true,
+        }
     }
 }
 
@@ -363,11 +378,31 @@ impl ChannelConfig {
         max_chars("ou", &self.ou, MAX_CODE_CHARS)?;
         let keywords = check_keywords(&self.transfer_keywords)?;
         self.check_click_to_call()?;
-        self.work_time.validate().map_err(|e| e.within("workTime"))?;
-        max_chars("nonWorkingTimeNotice", &self.non_working_time_notice, MAX_TEXT_CHARS)?;
-        in_range("queueReminder.intervalSeconds", self.queue_reminder.interval_seconds.into(), 1, 3600)?;
-        max_chars("queueReminder.content", &self.queue_reminder.content, MAX_TEXT_CHARS)?;
-        in_range("lastAgentMode.waitSeconds", self.last_agent_mode.wait_seconds.into(), 1, 600)?;
+        self.work_time
+            .validate()
+            .map_err(|e| e.within("workTime"))?;
+        max_chars(
+            "nonWorkingTimeNotice",
+            &self.non_working_time_notice,
+            MAX_TEXT_CHARS,
+        )?;
+        in_range(
+            "queueReminder.intervalSeconds",
+            self.queue_reminder.interval_seconds.into(),
+            1,
+            3600,
+        )?;
+        max_chars(
+            "queueReminder.content",
+            &self.queue_reminder.content,
+            MAX_TEXT_CHARS,
+        )?;
+        in_range(
+            "lastAgentMode.waitSeconds",
+            self.last_agent_mode.wait_seconds.into(),
+            1,
+            600,
+        )?;
         check_customer_timeout(&self.customer_timeout).map_err(|e| e.within("customerTimeout"))?;
         self.check_agent_timeout()?;
         self.check_message_push()?;
@@ -381,9 +416,14 @@ impl ChannelConfig {
 
     /// Checks the configuration, then works out which credentials to store and remove,
     /// given the names of those the channel already has (none on create).
-    pub fn validate_with_secrets(&self, existing_secrets: &[String]) -> Result<SecretPlan, ValidationError> {
+    pub fn validate_with_secrets(
+        &self,
+        existing_secrets: &[String],
+    ) -> Result<SecretPlan, ValidationError> {
         self.validate()?;
-        self.secrets.plan(self, existing_secrets).map_err(|e| e.within("secrets"))
+        self.secrets
+            .plan(self, existing_secrets)
+            .map_err(|e| e.within("secrets"))
     }
 
     /// The transfer keywords as a list: split on `;` or `；`, trimmed, blanks dropped.
@@ -395,15 +435,28 @@ impl ChannelConfig {
     /// types that route may lead to.
     pub fn route_references(&self) -> Vec<(&'static str, RouteId, &'static [QueueType])> {
         const MULTIMEDIA: &[QueueType] = &[QueueType::Multimedia];
-        const CLICK_TO_DIAL: &[QueueType] = &[QueueType::VoiceClickToDial, QueueType::VideoClickToDial];
+        const CLICK_TO_DIAL: &[QueueType] =
+            &[QueueType::VoiceClickToDial, QueueType::VideoClickToDial];
         let mut refs = vec![("calledRouteId", self.called_route_id, MULTIMEDIA)];
-        if let Some(route) = self.click_to_call.called_route_id.filter(|_| self.click_to_call.enabled) {
+        if let Some(route) = self
+            .click_to_call
+            .called_route_id
+            .filter(|_| self.click_to_call.enabled)
+        {
             refs.push(("clickToCall.calledRouteId", route, CLICK_TO_DIAL));
         }
-        if let Some(route) = self.agent_timeout.called_route_id.filter(|_| self.agent_timeout.enabled) {
+        if let Some(route) = self
+            .agent_timeout
+            .called_route_id
+            .filter(|_| self.agent_timeout.enabled)
+        {
             refs.push(("agentTimeout.calledRouteId", route, MULTIMEDIA));
         }
-        if let Some(route) = self.robot_assistant.silent_agent_route_id.filter(|_| self.robot_assistant.enabled) {
+        if let Some(route) = self
+            .robot_assistant
+            .silent_agent_route_id
+            .filter(|_| self.robot_assistant.enabled)
+        {
             refs.push(("robotAssistant.silentAgentRouteId", route, MULTIMEDIA));
         }
         refs
@@ -413,10 +466,21 @@ impl ChannelConfig {
     pub fn check_routes(&self, lookup: impl Fn(RouteId) -> Option<QueueType>) -> Checked {
         for (field, route, allowed) in self.route_references() {
             match lookup(route) {
-                None => return fail(field, Rule::Invalid { reason: "no such called route".into() }),
+                None => {
+                    return fail(
+                        field,
+                        Rule::Invalid {
+                            reason: "no such called route".into(),
+                        },
+                    )
+                }
                 Some(media) if !allowed.contains(&media) => {
                     let wanted: Vec<_> = allowed.iter().map(|t| t.as_str()).collect();
-                    let reason = format!("the route is {}, expected {}", media.as_str(), wanted.join(" or "));
+                    let reason = format!(
+                        "the route is {}, expected {}",
+                        media.as_str(),
+                        wanted.join(" or ")
+                    );
                     return fail(field, Rule::NotAllowed { reason });
                 }
                 Some(_) => {}
@@ -431,19 +495,34 @@ impl ChannelConfig {
             return Ok(());
         }
         if self.channel_type != ChannelType::Web {
-            return fail("clickToCall.enabled", Rule::NotAllowed { reason: "click-to-dial works only in web channels".into() });
+            return fail(
+                "clickToCall.enabled",
+                Rule::NotAllowed {
+                    reason: "click-to-dial works only in web channels".into(),
+                },
+            );
         }
         match ctc.called_party {
-            CalledParty::Agent if ctc.called_route_id.is_none() => fail("clickToCall.calledRouteId", Rule::Required),
-            CalledParty::Ivr => crate::validation::digits("clickToCall.ivrAccessCode", &ctc.ivr_access_code, 24),
+            CalledParty::Agent if ctc.called_route_id.is_none() => {
+                fail("clickToCall.calledRouteId", Rule::Required)
+            }
+            CalledParty::Ivr => {
+                crate::validation::digits("clickToCall.ivrAccessCode", &ctc.ivr_access_code, 24)
+            }
             CalledParty::Agent => Ok(()),
         }
     }
 
     fn check_agent_timeout(&self) -> Checked {
         let at = &self.agent_timeout;
-        in_range("agentTimeout.afterSeconds", at.after_seconds.into(), 10, 3600)?;
-        if at.enabled && at.transfer_to == AgentTimeoutTarget::Queue && at.called_route_id.is_none() {
+        in_range(
+            "agentTimeout.afterSeconds",
+            at.after_seconds.into(),
+            10,
+            3600,
+        )?;
+        if at.enabled && at.transfer_to == AgentTimeoutTarget::Queue && at.called_route_id.is_none()
+        {
             return fail("agentTimeout.calledRouteId", Rule::Required);
         }
         Ok(())
@@ -454,7 +533,12 @@ impl ChannelConfig {
             return Ok(());
         }
         if !matches!(self.channel_type, ChannelType::Web | ChannelType::Whatsapp) {
-            return fail("messagePush.enabled", Rule::NotAllowed { reason: "message push is for web and WhatsApp channels".into() });
+            return fail(
+                "messagePush.enabled",
+                Rule::NotAllowed {
+                    reason: "message push is for web and WhatsApp channels".into(),
+                },
+            );
         }
         http_url("messagePush.baseUrl", &self.message_push.base_url)
     }
@@ -470,18 +554,28 @@ impl ChannelConfig {
 }
 
 fn split_keywords(text: &str) -> Vec<&str> {
-    text.split([';', '；']).map(str::trim).filter(|k| !k.is_empty()).collect()
+    text.split([';', '；'])
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .collect()
 }
 
 fn check_keywords(text: &str) -> Result<Vec<&str>, ValidationError> {
     let keywords = split_keywords(text);
     if keywords.len() > MAX_KEYWORDS {
-        return Err(ValidationError::new("transferKeywords", Rule::TooMany { max: MAX_KEYWORDS }));
+        return Err(ValidationError::new(
+            "transferKeywords",
+            Rule::TooMany { max: MAX_KEYWORDS },
+        ));
     }
     for keyword in &keywords {
         if keyword.chars().count() > MAX_KEYWORD_CHARS {
-            let reason = format!("the keyword '{keyword}' is longer than {MAX_KEYWORD_CHARS} characters");
-            return Err(ValidationError::new("transferKeywords", Rule::Invalid { reason }));
+            let reason =
+                format!("the keyword '{keyword}' is longer than {MAX_KEYWORD_CHARS} characters");
+            return Err(ValidationError::new(
+                "transferKeywords",
+                Rule::Invalid { reason },
+            ));
         }
     }
     Ok(keywords)
@@ -490,7 +584,12 @@ fn check_keywords(text: &str) -> Result<Vec<&str>, ValidationError> {
 fn check_customer_timeout(ct: &CustomerTimeout) -> Checked {
     in_range("endAfterMinutes", ct.end_after_minutes.into(), 1, 1440)?;
     if let Some(prompt_after) = ct.prompt_after_minutes {
-        in_range("promptAfterMinutes", prompt_after.into(), 1, i64::from(ct.end_after_minutes) - 1)?;
+        in_range(
+            "promptAfterMinutes",
+            prompt_after.into(),
+            1,
+            i64::from(ct.end_after_minutes) - 1,
+        )?;
     }
     max_chars("prompt", &ct.prompt, MAX_TEXT_CHARS)?;
     max_chars("conclusion", &ct.conclusion, MAX_TEXT_CHARS)

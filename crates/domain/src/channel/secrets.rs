@@ -51,7 +51,9 @@ pub struct SecretsInput {
 impl fmt::Debug for SecretsInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<String> = self.entries().into_iter().map(|(name, _)| name).collect();
-        f.debug_struct("SecretsInput").field("names", &names).finish_non_exhaustive()
+        f.debug_struct("SecretsInput")
+            .field("names", &names)
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,7 +67,10 @@ pub struct SecretPlan {
 impl fmt::Debug for SecretPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let set: Vec<&str> = self.set.iter().map(|(name, _)| name.as_str()).collect();
-        f.debug_struct("SecretPlan").field("set", &set).field("remove", &self.remove).finish()
+        f.debug_struct("SecretPlan")
+            .field("set", &set)
+            .field("remove", &self.remove)
+            .finish()
     }
 }
 
@@ -98,14 +103,21 @@ impl SecretsInput {
 
     /// Works out the change to the stored credentials, given the names already stored,
     /// and checks that the channel ends up with every credential its type needs.
-    pub fn plan(&self, config: &ChannelConfig, existing: &[String]) -> Result<SecretPlan, ValidationError> {
+    pub fn plan(
+        &self,
+        config: &ChannelConfig,
+        existing: &[String],
+    ) -> Result<SecretPlan, ValidationError> {
         let pages: BTreeSet<&str> = config.facebook_page_ids().into_iter().collect();
         let mut names: BTreeSet<String> = existing.iter().cloned().collect();
         let mut plan = SecretPlan::default();
         for (name, value) in self.entries() {
             let field = field_of(&name);
             if !allowed(config.channel_type, &name, &pages) {
-                let reason = format!("not a credential of a {} channel", config.channel_type.as_str());
+                let reason = format!(
+                    "not a credential of a {} channel",
+                    config.channel_type.as_str()
+                );
                 return Err(ValidationError::new(field, Rule::NotAllowed { reason }));
             }
             if value.is_empty() {
@@ -117,7 +129,11 @@ impl SecretsInput {
                 plan.set.push((name, value.to_owned()));
             }
         }
-        let stale: Vec<String> = names.iter().filter(|n| !allowed(config.channel_type, n, &pages)).cloned().collect();
+        let stale: Vec<String> = names
+            .iter()
+            .filter(|n| !allowed(config.channel_type, n, &pages))
+            .cloned()
+            .collect();
         for name in stale {
             names.remove(&name);
             plan.remove.push(name);
@@ -165,7 +181,12 @@ fn required(config: &ChannelConfig) -> Vec<String> {
         ChannelType::Email => &["password"],
     };
     let mut names: Vec<String> = own.iter().map(|n| (*n).to_owned()).collect();
-    names.extend(config.facebook_page_ids().into_iter().map(|page| format!("{PAGE_TOKEN_PREFIX}{page}")));
+    names.extend(
+        config
+            .facebook_page_ids()
+            .into_iter()
+            .map(|page| format!("{PAGE_TOKEN_PREFIX}{page}")),
+    );
     if config.message_push.enabled {
         names.push("pushKey".into());
     }
@@ -177,12 +198,18 @@ fn check_format(field: &str, name: &str, value: &str) -> Checked {
     let url_safe = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     let ok = match name {
         "secretKey" | "pushKey" => {
-            (MIN_AUTH_KEY_CHARS..=MAX_AUTH_KEY_CHARS).contains(&value.len()) && value.chars().all(alnum)
+            (MIN_AUTH_KEY_CHARS..=MAX_AUTH_KEY_CHARS).contains(&value.len())
+                && value.chars().all(alnum)
         }
-        "botToken" => value.len() <= 128
-            && value.split_once(':').is_some_and(|(bot, key)| {
-                !bot.is_empty() && bot.chars().all(|c| c.is_ascii_digit()) && key.len() >= 20 && key.chars().all(url_safe)
-            }),
+        "botToken" => {
+            value.len() <= 128
+                && value.split_once(':').is_some_and(|(bot, key)| {
+                    !bot.is_empty()
+                        && bot.chars().all(|c| c.is_ascii_digit())
+                        && key.len() >= 20
+                        && key.chars().all(url_safe)
+                })
+        }
         "webhookSecret" => value.len() <= 256 && value.chars().all(url_safe),
         "token" => (3..=32).contains(&value.len()) && value.chars().all(alnum),
         "encodingAesKey" => value.len() == 43 && value.chars().all(alnum),

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::{ChannelConfig, ChannelType};
-use crate::validation::{digits, fail, in_range, max_chars, max_entries, required_text, Checked, Rule};
+use crate::validation::{
+    digits, fail, in_range, max_chars, max_entries, required_text, Checked, Rule,
+};
 
 pub const MAX_ORIGINS: usize = 50;
 pub const MAX_PAGES: usize = 50;
@@ -131,7 +133,10 @@ impl ChannelConfig {
         let own = self.channel_type.settings_key();
         for (key, present) in self.present_settings() {
             if present && key != own {
-                let reason = format!("a {} channel takes its settings under '{own}'", self.channel_type.as_str());
+                let reason = format!(
+                    "a {} channel takes its settings under '{own}'",
+                    self.channel_type.as_str()
+                );
                 return fail(key, Rule::NotAllowed { reason });
             }
         }
@@ -139,15 +144,28 @@ impl ChannelConfig {
         match self.channel_type {
             ChannelType::Web => check_web(self.web.as_ref()).map_err(within),
             ChannelType::Telegram => {
-                let bot = self.telegram.as_ref().map(|t| t.bot_username.as_str()).unwrap_or("");
+                let bot = self
+                    .telegram
+                    .as_ref()
+                    .map(|t| t.bot_username.as_str())
+                    .unwrap_or("");
                 max_chars("botUsername", bot, 64).map_err(within)
             }
-            ChannelType::Facebook => required(own, self.facebook.as_ref())?.check().map_err(within),
-            ChannelType::Whatsapp => required(own, self.whatsapp.as_ref())?.check().map_err(within),
-            ChannelType::Line => {
-                digits("lineChannelId", &required(own, self.line.as_ref())?.line_channel_id, 32).map_err(within)
+            ChannelType::Facebook => required(own, self.facebook.as_ref())?
+                .check()
+                .map_err(within),
+            ChannelType::Whatsapp => required(own, self.whatsapp.as_ref())?
+                .check()
+                .map_err(within),
+            ChannelType::Line => digits(
+                "lineChannelId",
+                &required(own, self.line.as_ref())?.line_channel_id,
+                32,
+            )
+            .map_err(within),
+            ChannelType::Wechat => {
+                check_wechat(required(own, self.wechat.as_ref())?).map_err(within)
             }
-            ChannelType::Wechat => check_wechat(required(own, self.wechat.as_ref())?).map_err(within),
             ChannelType::Email => required(own, self.email.as_ref())?.check().map_err(within),
         }
     }
@@ -166,21 +184,53 @@ impl ChannelConfig {
 
     /// Values that only one channel of the installation may hold.
     pub fn global_keys(&self) -> Vec<GlobalKey> {
-        let key = |kind, value: &str, field: &str| GlobalKey { kind, value: value.to_owned(), field: field.to_owned() };
+        let key = |kind, value: &str, field: &str| GlobalKey {
+            kind,
+            value: value.to_owned(),
+            field: field.to_owned(),
+        };
         let mut keys = Vec::new();
-        if let Some(fb) = self.facebook.as_ref().filter(|_| self.channel_type == ChannelType::Facebook) {
+        if let Some(fb) = self
+            .facebook
+            .as_ref()
+            .filter(|_| self.channel_type == ChannelType::Facebook)
+        {
             keys.push(key("facebook_app", &fb.app_id, "facebook.appId"));
             for (i, page) in fb.pages.iter().enumerate() {
-                keys.push(key("facebook_page", &page.page_id, &format!("facebook.pages[{i}].pageId")));
+                keys.push(key(
+                    "facebook_page",
+                    &page.page_id,
+                    &format!("facebook.pages[{i}].pageId"),
+                ));
             }
         }
-        if let Some(wa) = self.whatsapp.as_ref().filter(|_| self.channel_type == ChannelType::Whatsapp) {
-            keys.push(key("whatsapp_number", &wa.phone_number_id, "whatsapp.phoneNumberId"));
+        if let Some(wa) = self
+            .whatsapp
+            .as_ref()
+            .filter(|_| self.channel_type == ChannelType::Whatsapp)
+        {
+            keys.push(key(
+                "whatsapp_number",
+                &wa.phone_number_id,
+                "whatsapp.phoneNumberId",
+            ));
         }
-        if let Some(line) = self.line.as_ref().filter(|_| self.channel_type == ChannelType::Line) {
-            keys.push(key("line_channel", &line.line_channel_id, "line.lineChannelId"));
+        if let Some(line) = self
+            .line
+            .as_ref()
+            .filter(|_| self.channel_type == ChannelType::Line)
+        {
+            keys.push(key(
+                "line_channel",
+                &line.line_channel_id,
+                "line.lineChannelId",
+            ));
         }
-        if let Some(wechat) = self.wechat.as_ref().filter(|_| self.channel_type == ChannelType::Wechat) {
+        if let Some(wechat) = self
+            .wechat
+            .as_ref()
+            .filter(|_| self.channel_type == ChannelType::Wechat)
+        {
             keys.push(key("wechat_app", &wechat.app_id, "wechat.appId"));
         }
         keys
@@ -188,7 +238,10 @@ impl ChannelConfig {
 
     /// Facebook page ids of the channel, for matching their tokens.
     pub fn facebook_page_ids(&self) -> Vec<&str> {
-        self.facebook.iter().flat_map(|fb| fb.pages.iter().map(|p| p.page_id.as_str())).collect()
+        self.facebook
+            .iter()
+            .flat_map(|fb| fb.pages.iter().map(|p| p.page_id.as_str()))
+            .collect()
     }
 }
 
@@ -209,11 +262,19 @@ fn check_web(web: Option<&WebSettings>) -> Checked {
 }
 
 fn is_origin(text: &str) -> bool {
-    let Some(rest) = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")) else {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
         return false;
     };
-    let (host, port) = rest.rsplit_once(':').map_or((rest, None), |(h, p)| (h, Some(p)));
-    let host_ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-[]:".contains(c));
+    let (host, port) = rest
+        .rsplit_once(':')
+        .map_or((rest, None), |(h, p)| (h, Some(p)));
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-[]:".contains(c));
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
     host_ok && port_ok && text.len() <= 253
 }
@@ -248,7 +309,12 @@ impl WhatsappSettings {
 fn check_wechat(wechat: &WechatSettings) -> Checked {
     required_text("appId", &wechat.app_id, 32)?;
     if !wechat.app_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return fail("appId", Rule::Pattern { expected: "letters and digits" });
+        return fail(
+            "appId",
+            Rule::Pattern {
+                expected: "letters and digits",
+            },
+        );
     }
     Ok(())
 }
@@ -260,7 +326,12 @@ impl EmailSettings {
             !local.is_empty() && domain.contains('.') && !self.address.contains(char::is_whitespace)
         });
         if !well_formed {
-            return fail("address", Rule::Pattern { expected: "an e-mail address" });
+            return fail(
+                "address",
+                Rule::Pattern {
+                    expected: "an e-mail address",
+                },
+            );
         }
         required_text("imapHost", &self.imap_host, 253)?;
         required_text("smtpHost", &self.smtp_host, 253)?;

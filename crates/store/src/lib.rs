@@ -1,0 +1,222 @@
+//! Switchboard's persistence. One [`Store`] over SQLite (the embedded default) or
+//! PostgreSQL, chosen from the database URL; each backend has its own embedded,
+//! append-only migrations, applied when the store opens.
+//!
+//! Tenant data is reached only through [`Store::tenant`], whose every query is bound to
+//! that tenant: there is no method that reads a tenant's records without naming it.
+//! Cross-record rules (does the queue exist, is it of the right type, the tenant's agent
+//! limits) are checked inside the writing transaction with the domain's rule functions,
+//! so concurrent changes cannot slip past them.
+
+mod channels;
+mod employees;
+mod error;
+mod exports;
+pub mod ids;
+mod platform;
+mod queues;
+mod routes;
+mod sealing;
+mod text;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use switchboard_domain::TenantId;
+
+pub use channels::ChannelFilter;
+pub use employees::EmployeeFilter;
+pub use error::{Result, StoreError};
+pub use ids::IdGenerator;
+pub use platform::{AccountRecord, AccountRole, NewAccount, Platform};
+pub use queues::QueueFilter;
+pub use sealing::KEY_BYTES;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct StoreOptions {
+    /// Key that seals channel credentials; every node of an installation needs the same.
+    pub secret_key: [u8; KEY_BYTES],
+    /// Distinguishes nodes in generated ids; give each node of a cluster its own.
+    pub node_id: u16,
+}
+
+pub struct Store {
+    /// SQLite allows one writer at a time: writes go through a one-connection pool so
+    /// they queue in the application instead of failing with SQLITE_BUSY. On PostgreSQL
+    /// both are the same pool.
+    write: AnyPool,
+    read: AnyPool,
+    backend: Backend,
+    ids: IdGenerator,
+    secrets: sealing::SecretBox,
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://path` or `postgres://…`), creating a
+    /// SQLite file if needed, and applies pending migrations.
+    pub async fn open(url: &str, options: StoreOptions) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        let connect = AnyConnectOptions::from_str(&sqlite_create_mode(url, backend))?;
+        let (write, read) = match backend {
+            Backend::Sqlite => {
+                let write = sqlite_pool(1).connect_with(connect.clone()).await?;
+                let read = sqlite_pool(4).connect_with(connect).await?;
+                (write, read)
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(connect)
+                    .await?;
+                (pool.clone(), pool)
+            }
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&write).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
+        }
+        let secrets = sealing::SecretBox::new(&options.secret_key);
+        Ok(Self {
+            write,
+            read,
+            backend,
+            ids: IdGenerator::new(options.node_id),
+            secrets,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Installation-wide records: tenant spaces, accounts for sign-in, sessions.
+    pub fn platform(&self) -> Platform<'_> {
+        Platform { store: self }
+    }
+
+    /// The records of one tenant, and only of it.
+    pub fn tenant(&self, tenant: TenantId) -> TenantScope<'_> {
+        TenantScope {
+            store: self,
+            tenant,
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    fn next_id(&self) -> i64 {
+        self.ids.next()
+    }
+
+    /// Serialises writers of one tenant on PostgreSQL, for rules that count records
+    /// (agent limits). SQLite has a single writer already.
+    async fn lock_tenant(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: TenantId,
+    ) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind(tenant.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A handle on one tenant's records; see [`Store::tenant`].
+pub struct TenantScope<'a> {
+    store: &'a Store,
+    tenant: TenantId,
+}
+
+impl TenantScope<'_> {
+    pub fn id(&self) -> TenantId {
+        self.tenant
+    }
+}
+
+fn sqlite_pool(connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // FULL: a commit is on disk before it is acknowledged, even on power loss.
+                for pragma in [
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA synchronous = FULL",
+                    "PRAGMA busy_timeout = 5000",
+                    "PRAGMA foreign_keys = ON",
+                ] {
+                    conn.execute(pragma).await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+fn sqlite_create_mode(url: &str, backend: Backend) -> String {
+    if backend == Backend::Sqlite && !url.contains("mode=") && !url.contains(":memory:") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        return format!("{url}{separator}mode=rwc");
+    }
+    url.to_owned()
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_for_messages() {
+        assert_eq!(
+            redact_url("postgres://bob:hunter2@db/x"),
+            "postgres://bob:***@db/x"
+        );
+        assert_eq!(redact_url("postgres://bob@db/x"), "postgres://bob@db/x");
+        assert_eq!(
+            redact_url("sqlite://./data/switchboard.db"),
+            "sqlite://./data/switchboard.db"
+        );
+    }
+}

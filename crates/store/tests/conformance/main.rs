@@ -1,0 +1,44 @@
+//! The store's conformance suite: every scenario runs on SQLite, and on PostgreSQL when
+//! `SWITCHBOARD_TEST_DATABASE_URL` names a server (each test in a database of its own,
+//! dropped afterwards). With `SWITCHBOARD_REQUIRE_SERVICES=1` a missing server fails the
+//! PostgreSQL tests instead of skipping them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod backends;
+mod fixtures;
+mod scenarios;
+
+macro_rules! conformance {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $scenario() {
+                crate::backends::on_sqlite(|store| Box::pin(crate::scenarios::$scenario(store))).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $scenario() {
+                crate::backends::on_postgres(|store| Box::pin(crate::scenarios::$scenario(store))).await;
+            })*
+        }
+    };
+}
+
+conformance!(
+    operator_and_sign_in_lookup,
+    tenants_are_created_with_their_administrator,
+    sessions_expire_and_can_be_ended,
+    queue_names_are_unique_per_tenant,
+    queues_in_use_cannot_be_deleted,
+    queue_type_and_route_media_type_are_immutable,
+    routes_must_match_their_queue_type,
+    agents_respect_skills_and_tenant_limits,
+    employees_are_listed_with_filters_and_paging,
+    batch_configuration_is_all_or_nothing,
+    channels_keep_secrets_sealed_and_write_only,
+    platform_identifiers_belong_to_one_channel,
+    exports_record_files_and_resume,
+    no_tenant_reaches_another_tenants_records,
+    lowering_limits_below_usage_is_refused,
+);
