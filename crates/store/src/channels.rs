@@ -262,19 +262,20 @@ impl TenantScope<'_> {
             }
             Some(ids) => {
                 let start = ids.partition_point(|id| *id <= after);
-                let chunk = &ids[start..ids.len().min(start + limit.min(ID_CHUNK))];
-                if chunk.is_empty() {
-                    return Ok(Vec::new());
+                let window = &ids[start..ids.len().min(start.saturating_add(limit))];
+                let mut rows = Vec::with_capacity(window.len());
+                for chunk in window.chunks(ID_CHUNK) {
+                    let sql = format!(
+                        "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id IN ({}) ORDER BY id",
+                        placeholders(2, chunk.len())
+                    );
+                    let mut query = sqlx::query(&sql).bind(self.tenant.0);
+                    for id in chunk {
+                        query = query.bind(id.0);
+                    }
+                    rows.extend(query.fetch_all(&self.store.read).await?);
                 }
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id IN ({}) ORDER BY id",
-                    placeholders(2, chunk.len())
-                );
-                let mut query = sqlx::query(&sql).bind(self.tenant.0);
-                for id in chunk {
-                    query = query.bind(id.0);
-                }
-                query.fetch_all(&self.store.read).await?
+                rows
             }
         };
         rows.iter()

@@ -397,3 +397,25 @@ pub(crate) async fn count<'q>(
     row.try_get::<i64, _>("n")
         .map_err(|e| corrupt("row count", e))
 }
+
+impl crate::TenantScope<'_> {
+    /// The tenant space itself.
+    pub async fn tenant(&self) -> Result<Tenant> {
+        self.store.platform().tenant(self.tenant).await
+    }
+
+    /// Changes the settings a tenant administrator may change (not the limits).
+    pub async fn update_settings(&self, settings: &TenantSettings) -> Result<Tenant> {
+        let done = sqlx::query("UPDATE tenants SET name = $1, settings = $2 WHERE id = $3")
+            .bind(settings.name.trim().to_lowercase())
+            .bind(to_json(settings)?)
+            .bind(self.tenant.0)
+            .execute(&self.store.write)
+            .await
+            .map_err(|e| StoreError::from_unique(e, &[("name", "name")]))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.tenant().await
+    }
+}

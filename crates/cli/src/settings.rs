@@ -1,0 +1,223 @@
+//! Settings, from lowest to highest precedence: built-in defaults, the TOML file
+//! (`--config`), `SWITCHBOARD_*` environment variables, command-line flags. Every
+//! setting is listed in `docs/configuration.md`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+/// The settings file: every key is optional.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub secret_key: Option<String>,
+    pub node_id: Option<u16>,
+    pub cookie_secure: Option<bool>,
+    pub session_ttl_hours: Option<u32>,
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Flags shared by the commands that open the database; each also reads its
+/// `SWITCHBOARD_*` variable.
+#[derive(Args, Debug, Default)]
+pub struct CommonFlags {
+    /// TOML settings file.
+    #[arg(long, env = "SWITCHBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded database, the secret key and demo.json [default: ./data].
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… [default: sqlite://<data-dir>/switchboard.db].
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// This node's number in a cluster, 0–1023; part of every generated id.
+    #[arg(long, env = "SWITCHBOARD_NODE_ID")]
+    pub node_id: Option<u16>,
+    /// Log lines as text or JSON.
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ServeFlags {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SWITCHBOARD_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a TLS proxy).
+    #[arg(long, env = "SWITCHBOARD_COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
+    /// Hours a sign-in lasts [default: 12].
+    #[arg(long, env = "SWITCHBOARD_SESSION_TTL_HOURS")]
+    pub session_ttl_hours: Option<u32>,
+}
+
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// Base64 of 32 bytes; when absent the key lives in `<data-dir>/secret.key`.
+    pub secret_key: Option<String>,
+    pub node_id: u16,
+    pub cookie_secure: bool,
+    pub session_ttl_hours: u32,
+    pub log_format: LogFormat,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &switchboard_store::redact_url(&self.database_url),
+            )
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("node_id", &self.node_id)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("session_ttl_hours", &self.session_ttl_hours)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+impl Settings {
+    pub fn resolve(common: &CommonFlags, serve: &ServeFlags) -> anyhow::Result<Self> {
+        let file = match &common.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let data_dir = common
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = common
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("switchboard.db").display()));
+        let secret_key = std::env::var("SWITCHBOARD_SECRET_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+            .or(file.secret_key);
+        let node_id = common.node_id.or(file.node_id).unwrap_or(0);
+        anyhow::ensure!(
+            node_id <= switchboard_store::ids::MAX_NODE,
+            "node_id must be between 0 and {}",
+            switchboard_store::ids::MAX_NODE
+        );
+        let session_ttl_hours = serve
+            .session_ttl_hours
+            .or(file.session_ttl_hours)
+            .unwrap_or(12);
+        anyhow::ensure!(
+            (1..=24 * 90).contains(&session_ttl_hours),
+            "session_ttl_hours must be between 1 and 2160"
+        );
+        Ok(Self {
+            listen: serve
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir,
+            database_url,
+            secret_key,
+            node_id,
+            cookie_secure: serve.cookie_secure.or(file.cookie_secure).unwrap_or(false),
+            session_ttl_hours,
+            log_format: common.log_format.or(file.log_format).unwrap_or_default(),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the settings file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("in the settings file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = Settings::resolve(&CommonFlags::default(), &ServeFlags::default()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            s.database_url,
+            format!(
+                "sqlite://{}",
+                Path::new("data").join("switchboard.db").display()
+            )
+        );
+        assert_eq!(
+            (s.node_id, s.session_ttl_hours, s.cookie_secure),
+            (0, 12, false)
+        );
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchboard.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/sb\"\nnode_id = 3\n",
+        )
+        .unwrap();
+        let common = CommonFlags {
+            config: Some(path),
+            node_id: Some(7),
+            ..CommonFlags::default()
+        };
+        let s = Settings::resolve(&common, &ServeFlags::default()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(s.data_dir, PathBuf::from("/srv/sb"));
+        assert_eq!(s.node_id, 7);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let common = CommonFlags {
+            config: Some(path),
+            ..CommonFlags::default()
+        };
+        let err = Settings::resolve(&common, &ServeFlags::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let mut s = Settings::resolve(&CommonFlags::default(), &ServeFlags::default()).unwrap();
+        s.database_url = "postgres://app:hunter2@db/sb".into();
+        s.secret_key = Some("c2VjcmV0".into());
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("c2VjcmV0"),
+            "{shown}"
+        );
+    }
+}

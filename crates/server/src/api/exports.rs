@@ -1,0 +1,104 @@
+//! Channel export tasks of the caller's tenant.
+
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use switchboard_domain::export::{ExportTask, MAX_RECORDS_PER_EXPORT};
+use switchboard_domain::{ChannelId, ExportId, Rule, ValidationError};
+use utoipa::ToSchema;
+
+use super::IdPath;
+use crate::auth::TenantAdmin;
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
+use crate::AppState;
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExportRequest {
+    /// The channels to export; omit to export all channels of the tenant.
+    pub channel_ids: Option<Vec<ChannelId>>,
+}
+
+/// Starts exporting channels (their basic and robot configuration, never credentials):
+/// at most 100,000 an export, written 2,000 a file. Poll the task for its status.
+#[utoipa::path(post, path = "/api/v1/channel-exports", tag = "channels", request_body = ExportRequest,
+    responses((status = 202, body = ExportTask), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn create(
+    admin: TenantAdmin,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<ExportRequest>,
+) -> ApiResult<(StatusCode, Json<ExportTask>)> {
+    let scope = state.store.tenant(admin.tenant);
+    let selection = request.channel_ids.map(|mut ids| {
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    });
+    let total = match &selection {
+        Some(ids) => {
+            check_size("channelIds", ids.len())?;
+            if ids.is_empty() {
+                return Err(ValidationError::new("channelIds", Rule::Required).into());
+            }
+            if scope.count_channels_among(ids).await? != ids.len() {
+                return Err(ApiError::NotFound);
+            }
+            ids.len()
+        }
+        None => {
+            let all = scope.count_channels().await?;
+            check_size("channelIds", all)?;
+            all
+        }
+    };
+    let task = scope.create_export(selection, total).await?;
+    state.exporter.spawn(admin.tenant, task.id);
+    Ok((StatusCode::ACCEPTED, Json(task)))
+}
+
+fn check_size(field: &str, count: usize) -> Result<(), ApiError> {
+    if count > MAX_RECORDS_PER_EXPORT {
+        let reason = format!("an export holds at most {MAX_RECORDS_PER_EXPORT} channels, this one would hold {count}; select fewer");
+        return Err(ValidationError::new(field, Rule::NotAllowed { reason }).into());
+    }
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/api/v1/channel-exports/{id}", tag = "channels", params(("id" = String, Path)), responses((status = 200, body = ExportTask), (status = 404, body = super::ErrorBody)))]
+pub async fn get(
+    admin: TenantAdmin,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ExportId>,
+) -> ApiResult<Json<ExportTask>> {
+    Ok(Json(state.store.tenant(admin.tenant).export(id).await?))
+}
+
+/// Downloads one file of a finished export: a JSON array of channel records.
+#[utoipa::path(get, path = "/api/v1/channel-exports/{id}/files/{index}", tag = "channels",
+    params(("id" = String, Path), ("index" = u32, Path, description = "from 1")),
+    responses((status = 200, description = "JSON array of channels", content_type = "application/json"), (status = 404, body = super::ErrorBody)))]
+pub async fn download(
+    admin: TenantAdmin,
+    State(state): State<AppState>,
+    Path((id, index)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let id: ExportId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let index: u32 = index.parse().map_err(|_| ApiError::NotFound)?;
+    let content = state
+        .store
+        .tenant(admin.tenant)
+        .export_file(id, index)
+        .await?;
+    let disposition = format!("attachment; filename=\"channels-{id}-{index}.json\"");
+    Ok((
+        [
+            (CONTENT_TYPE, "application/json".to_owned()),
+            (CONTENT_DISPOSITION, disposition),
+        ],
+        content,
+    ))
+}

@@ -1,0 +1,117 @@
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use switchboard_domain::employee::Role;
+use switchboard_domain::TenantId;
+use switchboard_store::{AccountRecord, AccountRole};
+
+use super::token_hash;
+use crate::error::ApiError;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "switchboard_session";
+
+/// Any signed-in caller, even one that still has to change a one-time password.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: AccountRecord,
+    pub token_hash: String,
+}
+
+impl Caller {
+    /// The caller, unless a one-time password must be changed first.
+    fn settled(self) -> Result<Self, ApiError> {
+        if self.account.must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
+        }
+        Ok(self)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts)
+            .or_else(|| cookie_token(parts))
+            .ok_or(ApiError::Unauthenticated)?;
+        let hash = token_hash(&token);
+        let account = state
+            .store
+            .platform()
+            .session(&hash, switchboard_store::ids::now_millis())
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        if account.tenant_disabled {
+            return Err(ApiError::TenantDisabled);
+        }
+        Ok(Caller {
+            account,
+            token_hash: hash,
+        })
+    }
+}
+
+/// The platform operator.
+pub struct Operator(pub Caller);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?.settled()?;
+        match caller.account.role {
+            AccountRole::Operator => Ok(Operator(caller)),
+            AccountRole::Tenant(_) => Err(ApiError::Forbidden),
+        }
+    }
+}
+
+/// A tenant administrator, with the one tenant it may act on.
+pub struct TenantAdmin {
+    pub caller: Caller,
+    pub tenant: TenantId,
+}
+
+impl FromRequestParts<AppState> for TenantAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?.settled()?;
+        match (caller.account.role, caller.account.tenant_id) {
+            (AccountRole::Tenant(Role::TenantAdmin), Some(tenant)) => {
+                Ok(TenantAdmin { caller, tenant })
+            }
+            _ => Err(ApiError::Forbidden),
+        }
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+fn cookie_token(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}

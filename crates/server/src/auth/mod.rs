@@ -1,0 +1,27 @@
+//! Who is calling: password hashing, sessions and the extractors that carry the caller's
+//! role and tenant into handlers. A handler that takes [`TenantAdmin`] cannot run for any
+//! other caller, and gets the tenant it may act on from the session, never from the request.
+
+mod extract;
+pub mod password;
+pub mod throttle;
+
+pub use extract::{Caller, Operator, TenantAdmin, SESSION_COOKIE};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// A new session token: 256 random bits, URL-safe.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Sessions are stored by the hash of their token, so a copy of the database does not
+/// hold usable tokens.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

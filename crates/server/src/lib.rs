@@ -1,0 +1,89 @@
+//! Switchboard's HTTP server: the REST API under `/api/v1` with its OpenAPI document,
+//! authentication, health checks and background work (channel exports).
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+mod error;
+mod exports;
+mod json;
+mod router;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_store::Store;
+use tokio::net::TcpListener;
+
+pub use error::{ApiError, ApiResult};
+pub use exports::Exporter;
+pub use router::{openapi, router};
+
+/// Settings of the HTTP side; see `docs/configuration.md`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Mark the session cookie `Secure` (set when Switchboard is served over HTTPS).
+    pub cookie_secure: bool,
+    /// How long a sign-in lasts.
+    pub session_ttl: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            cookie_secure: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub config: Arc<ServerConfig>,
+    pub throttle: Arc<auth::throttle::LoginThrottle>,
+    pub exporter: Exporter,
+}
+
+impl AppState {
+    pub fn new(store: Arc<Store>, config: ServerConfig) -> Self {
+        Self {
+            exporter: Exporter::new(store.clone()),
+            store,
+            config: Arc::new(config),
+            throttle: Arc::default(),
+        }
+    }
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish. Resumes the
+/// export tasks a previous run left unfinished, and purges expired sessions hourly.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    state.exporter.resume_unfinished().await;
+    let purger = tokio::spawn(purge_sessions(state.store.clone()));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    purger.abort();
+    served
+}
+
+async fn purge_sessions(store: Arc<Store>) {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        if let Err(e) = store
+            .platform()
+            .purge_expired_sessions(switchboard_store::ids::now_millis())
+            .await
+        {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+    }
+}

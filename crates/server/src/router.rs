@@ -1,0 +1,97 @@
+//! Every route of the server, registered once: the OpenAPI document is generated from
+//! these registrations, so it cannot drift from what is served.
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::{auth, called_routes, channels, employees, exports, health, queues, tenants};
+use crate::json::BODY_LIMIT;
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchboard API", description = "Configuration center, identity and operations of Switchboard. \
+        Authenticate with `POST /api/v1/auth/login`, then send the token as `Authorization: Bearer …` \
+        (or let the browser send the session cookie). Errors answer `{code, message, field?, rule?}`."),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("cookie" = []))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::who_am_i))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(tenants::create, tenants::list))
+        .routes(routes!(tenants::get))
+        .routes(routes!(tenants::disable))
+        .routes(routes!(tenants::enable))
+        .routes(routes!(tenants::set_limits))
+        .routes(routes!(tenants::own, tenants::update_own))
+        .routes(routes!(queues::create, queues::list))
+        .routes(routes!(queues::get, queues::update, queues::delete))
+        .routes(routes!(called_routes::create, called_routes::list))
+        .routes(routes!(
+            called_routes::get,
+            called_routes::update,
+            called_routes::delete
+        ))
+        .routes(routes!(employees::create, employees::list))
+        .routes(routes!(
+            employees::get,
+            employees::update,
+            employees::delete
+        ))
+        .routes(routes!(employees::batch_configure))
+        .routes(routes!(channels::create, channels::list))
+        .routes(routes!(channels::get, channels::update, channels::delete))
+        .routes(routes!(exports::create))
+        .routes(routes!(exports::get))
+        .routes(routes!(exports::download))
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (routes, document) = api().split_for_parts();
+    routes
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { Json(document) }),
+        )
+        .fallback(|| async { crate::error::ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
