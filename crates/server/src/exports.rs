@@ -3,10 +3,13 @@
 //! ends `success` or `failed`. Tasks a stopped server left unfinished start again.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
 
 use serde::Serialize;
 use switchboard_domain::channel::{Channel, ChannelConfig};
-use switchboard_domain::export::{ExportStatus, MAX_RECORDS_PER_FILE};
+use switchboard_domain::export::{ExportStatus, ExportTask, MAX_RECORDS_PER_FILE};
 use switchboard_domain::time::Timestamp;
 use switchboard_domain::{ChannelId, ExportId, TenantId};
 use switchboard_store::{Store, StoreError};
@@ -14,6 +17,8 @@ use switchboard_store::{Store, StoreError};
 #[derive(Clone)]
 pub struct Exporter {
     store: Arc<Store>,
+    /// Ids of tasks as they finish, for callers waiting on one.
+    finished: broadcast::Sender<ExportId>,
 }
 
 /// One exported channel: its configuration and nothing secret — credentials are not
@@ -30,11 +35,15 @@ struct ExportRecord<'a> {
 
 impl Exporter {
     pub fn new(store: Arc<Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            finished: broadcast::channel(64).0,
+        }
     }
 
     pub fn spawn(&self, tenant: TenantId, id: ExportId) {
         let store = self.store.clone();
+        let finished = self.finished.clone();
         tokio::spawn(async move {
             if let Err(e) = run(&store, tenant, id).await {
                 tracing::error!(tenant.id = %tenant, export.id = %id, error = %e, "channel export failed");
@@ -47,7 +56,30 @@ impl Exporter {
                     tracing::error!(export.id = %id, error = %e, "recording the failed export failed");
                 }
             }
+            // Nobody may be waiting: a send without receivers is fine.
+            let _ = finished.send(id);
         });
+    }
+
+    /// The task once it has finished, or as it is when `patience` runs out.
+    pub async fn wait(
+        &self,
+        tenant: TenantId,
+        id: ExportId,
+        patience: Duration,
+    ) -> Result<ExportTask, StoreError> {
+        let mut finished = self.finished.subscribe();
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let task = self.store.tenant(tenant).export(id).await?;
+            if matches!(task.status, ExportStatus::Success | ExportStatus::Failed) {
+                return Ok(task);
+            }
+            match tokio::time::timeout_at(deadline, finished.recv()).await {
+                Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => return Ok(task),
+                Ok(Ok(_) | Err(broadcast::error::RecvError::Lagged(_))) => continue,
+            }
+        }
     }
 
     pub async fn resume_unfinished(&self) {

@@ -57,25 +57,23 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// serde names an unknown field in its message and the path of the object holding it;
-/// the API reports the unknown field's own path.
+/// The refused field's path. For an unknown or missing field serde names it in the
+/// message; the path holds it already for an unknown one, only its parent for a missing one.
 fn bad_field(path: &str, message: &str) -> ApiError {
     let message = strip_position(message);
-    let parent = if path == "." { "" } else { path };
-    let field = match message
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split('`').next())
-    {
-        Some(name) if parent.is_empty() => name.to_owned(),
-        Some(name) => format!("{parent}.{name}"),
-        None => match message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            Some(name) if parent.is_empty() => name.to_owned(),
-            Some(name) => format!("{parent}.{name}"),
-            None => parent.to_owned(),
-        },
+    let path = if path == "." { "" } else { path };
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|prefix| {
+            message
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.split('`').next())
+        });
+    let field = match named {
+        Some(name) if path == name || path.ends_with(&format!(".{name}")) => path.to_owned(),
+        Some(name) if path.is_empty() => name.to_owned(),
+        Some(name) => format!("{path}.{name}"),
+        None => path.to_owned(),
     };
     ApiError::BadField { field, message }
 }

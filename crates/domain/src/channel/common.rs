@@ -366,7 +366,8 @@ pub struct ChannelConfig {
     pub email: Option<EmailSettings>,
     /// Write-only credentials: accepted in requests, never stored with the configuration
     /// nor returned. Omitted ones stay as they are; `""` removes one.
-    #[serde(default, skip_serializing)]
+    #[serde(default, skip_serializing_if = "SecretsInput::never_written")]
+    #[cfg_attr(feature = "openapi", schema(write_only))]
     pub secrets: SecretsInput,
 }
 

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::{ChannelConfig, ChannelType};
 use crate::validation::{fail, Checked, Rule};
@@ -46,6 +46,21 @@ pub struct SecretsInput {
     /// Facebook page tokens by page id.
     #[serde(default)]
     pub page_tokens: BTreeMap<String, String>,
+}
+
+impl SecretsInput {
+    /// Credentials are write-only: a configuration never writes them out.
+    pub fn never_written(&self) -> bool {
+        true
+    }
+}
+
+/// Only the names of the credentials a request carried, should this ever be written
+/// (the configuration skips it always, see [`SecretsInput::never_written`]).
+impl Serialize for SecretsInput {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.entries().into_iter().map(|(name, _)| name))
+    }
 }
 
 impl fmt::Debug for SecretsInput {

@@ -1,6 +1,9 @@
 //! Channel export tasks of the caller's tenant.
 
-use axum::extract::{Path, State};
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -8,7 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 use switchboard_domain::export::{ExportTask, MAX_RECORDS_PER_EXPORT};
 use switchboard_domain::{ChannelId, ExportId, Rule, ValidationError};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::IdPath;
 use crate::auth::TenantAdmin;
@@ -68,13 +71,41 @@ fn check_size(field: &str, count: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/v1/channel-exports/{id}", tag = "channels", params(("id" = String, Path)), responses((status = 200, body = ExportTask), (status = 404, body = super::ErrorBody)))]
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WaitQuery {
+    /// Wait up to this many seconds (0–30) for the task to finish before answering.
+    pub wait_seconds: Option<u64>,
+}
+
+const MAX_WAIT_SECONDS: u64 = 30;
+
+/// The task's status and, once it succeeded, its files. With `waitSeconds` the answer
+/// comes as soon as the task finishes, or when the wait runs out.
+#[utoipa::path(get, path = "/api/v1/channel-exports/{id}", tag = "channels", params(("id" = String, Path), WaitQuery),
+    responses((status = 200, body = ExportTask), (status = 404, body = super::ErrorBody)))]
 pub async fn get(
     admin: TenantAdmin,
     State(state): State<AppState>,
     IdPath(id): IdPath<ExportId>,
+    query: Result<Query<WaitQuery>, QueryRejection>,
 ) -> ApiResult<Json<ExportTask>> {
-    Ok(Json(state.store.tenant(admin.tenant).export(id).await?))
+    let Query(query) = query.map_err(|e| ApiError::BadField {
+        field: "query".into(),
+        message: e.body_text(),
+    })?;
+    let wait = query.wait_seconds.unwrap_or(0);
+    if wait > MAX_WAIT_SECONDS {
+        let reason = format!("wait at most {MAX_WAIT_SECONDS} seconds");
+        return Err(ValidationError::new("waitSeconds", Rule::NotAllowed { reason }).into());
+    }
+    Ok(Json(
+        state
+            .exporter
+            .wait(admin.tenant, id, Duration::from_secs(wait))
+            .await?,
+    ))
 }
 
 /// Downloads one file of a finished export: a JSON array of channel records.

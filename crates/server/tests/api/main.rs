@@ -1,0 +1,12 @@
+//! API tests: each starts the real server on a free loopback port with its own SQLite
+//! database and talks to it over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod auth;
+mod documents;
+mod exports;
+mod isolation;
+mod resources;
+mod validation;
