@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
 async fn run_serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     init_logging(settings.log_format);
     tracing::debug!(?settings, "settings");
+    let shutdown = shutdown_signal()?;
     let store = Arc::new(open_store(&settings).await?);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -122,7 +123,7 @@ async fn run_serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         session_ttl: Duration::from_secs(u64::from(settings.session_ttl_hours) * 3600),
     };
     let state = AppState::new(store.clone(), config);
-    switchboard_server::serve(listener, state, shutdown_signal()).await?;
+    switchboard_server::serve(listener, state, shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -210,30 +211,29 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Registers for SIGTERM and Ctrl-C at once, so that a signal arriving while the
+/// server starts up still shuts it down gracefully; the future completes on the first.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+            tracing::info!("shutting down: finishing requests in flight");
+        })
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
