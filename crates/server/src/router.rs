@@ -1,7 +1,7 @@
 //! Every route of the server, registered once: the OpenAPI document is generated from
 //! these registrations, so it cannot drift from what is served.
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
@@ -92,6 +92,16 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// Request spans name the matched route (`/api/v1/channels/{id}`), not the raw path, so
+/// ids and query strings stay out of the logs.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", http.method = %request.method(), http.route = route)
 }

@@ -13,8 +13,8 @@ use switchboard_domain::{ChannelId, Rule, TenantId, ValidationError};
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::platform::count;
 use crate::routes::route_media_types;
+use crate::scoped::Param;
 use crate::text::{from_json, like_pattern, to_json};
 use crate::TenantScope;
 
@@ -66,15 +66,8 @@ impl TenantScope<'_> {
     }
 
     pub async fn channel(&self, id: ChannelId) -> Result<Channel> {
-        let sql = format!("SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id = $2");
-        let row = sqlx::query(&sql)
-            .bind(self.tenant.0)
-            .bind(id.0)
-            .fetch_optional(&self.store.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let names = self.secret_names(id).await?;
-        channel_from_row(&row, names)
+        let row = self.row("channels", COLUMNS, id.0).await?;
+        channel_from_row(&row, self.secret_names(id).await?)
     }
 
     pub async fn list_channels(
@@ -87,20 +80,13 @@ impl TenantScope<'_> {
             .channel_type
             .map(ChannelType::as_str)
             .unwrap_or_default();
-        let total = count(
-            &self.store.read,
-            &format!("SELECT COUNT(*) AS n {FILTER}"),
-            |q| q.bind(self.tenant.0).bind(pattern.clone()).bind(kind),
-        )
-        .await?;
-        let page_sql = format!("SELECT {COLUMNS} {FILTER} ORDER BY id LIMIT $4 OFFSET $5");
-        let rows = sqlx::query(&page_sql)
-            .bind(self.tenant.0)
-            .bind(&pattern)
-            .bind(kind)
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(&self.store.read)
+        let (rows, total) = self
+            .page(
+                FILTER,
+                COLUMNS,
+                &[Param::Text(&pattern), Param::Text(kind)],
+                page,
+            )
             .await?;
         let secrets_sql = format!(
             "SELECT channel_id, name FROM channel_secrets WHERE tenant_id = $1 AND channel_id IN \
@@ -203,15 +189,7 @@ impl TenantScope<'_> {
     }
 
     pub async fn delete_channel(&self, id: ChannelId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM channels WHERE tenant_id = $1 AND id = $2")
-            .bind(self.tenant.0)
-            .bind(id.0)
-            .execute(&self.store.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_row("channels", id.0).await
     }
 
     /// How many of `ids` are channels of this tenant.
@@ -233,13 +211,11 @@ impl TenantScope<'_> {
     }
 
     pub async fn count_channels(&self) -> Result<usize> {
-        let n = count(
-            &self.store.read,
-            "SELECT COUNT(*) AS n FROM channels WHERE tenant_id = $1",
-            |q| q.bind(self.tenant.0),
-        )
-        .await?;
-        Ok(usize::try_from(n).unwrap_or_default())
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM channels WHERE tenant_id = $1")
+            .bind(self.tenant.0)
+            .fetch_one(&self.store.read)
+            .await?;
+        Ok(usize::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default())
     }
 
     /// Up to `limit` channels with ids above `after`, in id order: all of the tenant's,

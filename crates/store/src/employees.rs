@@ -16,8 +16,9 @@ use switchboard_domain::{EmployeeId, QueueId, Rule, TenantId, ValidationError};
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::platform::{agent_counts, count, insert_account, AccountRole, NewAccount};
+use crate::platform::{agent_counts, insert_account, AccountRole, NewAccount};
 use crate::queues::queue_types;
+use crate::scoped::{found, Param};
 use crate::text::{from_json, like_pattern, to_json};
 use crate::TenantScope;
 
@@ -48,14 +49,7 @@ impl TenantScope<'_> {
     }
 
     pub async fn employee(&self, id: EmployeeId) -> Result<Employee> {
-        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND id = $2");
-        let row = sqlx::query(&sql)
-            .bind(self.tenant.0)
-            .bind(id.0)
-            .fetch_optional(&self.store.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        employee_from_row(&row)
+        employee_from_row(&self.row("accounts", COLUMNS, id.0).await?)
     }
 
     pub async fn list_employees(
@@ -70,27 +64,8 @@ impl TenantScope<'_> {
         let pattern = like_pattern(filter.text.as_deref());
         let role = filter.role.map(Role::as_str).unwrap_or_default();
         let queue = filter.queue.map_or(0, |q| q.0);
-        let total = count(
-            &self.store.read,
-            &format!("SELECT COUNT(*) AS n {WHERE}"),
-            |q| {
-                q.bind(self.tenant.0)
-                    .bind(pattern.clone())
-                    .bind(role)
-                    .bind(queue)
-            },
-        )
-        .await?;
-        let sql = format!("SELECT {COLUMNS} {WHERE} ORDER BY id LIMIT $5 OFFSET $6");
-        let rows = sqlx::query(&sql)
-            .bind(self.tenant.0)
-            .bind(&pattern)
-            .bind(role)
-            .bind(queue)
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(&self.store.read)
-            .await?;
+        let params = [Param::Text(&pattern), Param::Text(role), Param::Int(queue)];
+        let (rows, total) = self.page(WHERE, COLUMNS, &params, page).await?;
         let items = rows.iter().map(employee_from_row).collect::<Result<_>>()?;
         Ok(Page::new(items, total, page))
     }
@@ -116,15 +91,7 @@ impl TenantScope<'_> {
     }
 
     pub async fn delete_employee(&self, id: EmployeeId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM accounts WHERE tenant_id = $1 AND id = $2")
-            .bind(self.tenant.0)
-            .bind(id.0)
-            .execute(&self.store.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_row("accounts", id.0).await
     }
 
     /// Applies one agent configuration to every selected agent, all or none.
@@ -281,7 +248,7 @@ async fn update_account(
     password_hash: Option<&str>,
 ) -> Result<()> {
     let agent = config.agent.as_ref();
-    let done = sqlx::query(
+    found(sqlx::query(
         "UPDATE accounts SET account_key = $1, role = $2, name = $3, config = $4, work_no = $5, agent_type = $6, \
          updated_at = $7, password_hash = COALESCE($8, password_hash) WHERE tenant_id = $9 AND id = $10",
     )
@@ -297,10 +264,7 @@ async fn update_account(
     .bind(id.0)
     .execute(&mut **tx)
     .await
-    .map_err(|e| StoreError::from_unique(e, UNIQUE))?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
+    .map_err(|e| StoreError::from_unique(e, UNIQUE))?)?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use switchboard_domain::{ChannelId, ExportId};
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
+use crate::scoped::found;
 use crate::text::{from_json, to_json};
 use crate::TenantScope;
 
@@ -141,7 +142,7 @@ impl TenantScope<'_> {
     ) -> Result<()> {
         let finished =
             matches!(status, ExportStatus::Success | ExportStatus::Failed).then(now_millis);
-        let done = sqlx::query(
+        found(sqlx::query(
             "UPDATE export_tasks SET status = $1, error = $2, finished_at = $3, \
              file_count = (SELECT COUNT(*) FROM export_files WHERE task_id = $4) WHERE tenant_id = $5 AND id = $4",
         )
@@ -151,10 +152,7 @@ impl TenantScope<'_> {
         .bind(id.0)
         .bind(self.tenant.0)
         .execute(&mut **tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?)?;
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ pub mod ids;
 mod platform;
 mod queues;
 mod routes;
+mod scoped;
 mod sealing;
 mod text;
 
@@ -167,11 +168,12 @@ fn sqlite_pool(connections: u32) -> AnyPoolOptions {
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _| {
             Box::pin(async move {
+                // busy_timeout first, so that switching the journal waits out a busy file;
                 // FULL: a commit is on disk before it is acknowledged, even on power loss.
                 for pragma in [
+                    "PRAGMA busy_timeout = 5000",
                     "PRAGMA journal_mode = WAL",
                     "PRAGMA synchronous = FULL",
-                    "PRAGMA busy_timeout = 5000",
                     "PRAGMA foreign_keys = ON",
                 ] {
                     conn.execute(pragma).await?;

@@ -14,6 +14,7 @@ use switchboard_domain::{EmployeeId, TenantId};
 
 use crate::error::{corrupt, Result, StoreError};
 use crate::ids::now_millis;
+use crate::scoped::found;
 use crate::text::{from_json, like_pattern, to_json};
 use crate::Store;
 
@@ -102,7 +103,7 @@ impl Platform<'_> {
         password_hash: &str,
         must_change: bool,
     ) -> Result<()> {
-        let done = sqlx::query(
+        found(sqlx::query(
             "UPDATE accounts SET password_hash = $1, must_change_password = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(password_hash)
@@ -110,10 +111,7 @@ impl Platform<'_> {
         .bind(now_millis())
         .bind(account_id)
         .execute(&self.store.write)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?)?;
         Ok(())
     }
 
@@ -261,14 +259,13 @@ impl Platform<'_> {
     /// Disables (or enables again) a tenant space: its accounts can no longer sign in and
     /// their sessions stop working.
     pub async fn set_tenant_disabled(&self, id: TenantId, disabled: bool) -> Result<Tenant> {
-        let done = sqlx::query("UPDATE tenants SET disabled = $1 WHERE id = $2")
-            .bind(i64::from(disabled))
-            .bind(id.0)
-            .execute(&self.store.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query("UPDATE tenants SET disabled = $1 WHERE id = $2")
+                .bind(i64::from(disabled))
+                .bind(id.0)
+                .execute(&self.store.write)
+                .await?,
+        )?;
         self.tenant(id).await
     }
 
@@ -279,14 +276,13 @@ impl Platform<'_> {
         self.store.lock_tenant(&mut tx, id).await?;
         let counts = agent_counts(&mut tx, id).await?;
         check_agent_limits(limits, &counts, "limits")?;
-        let done = sqlx::query("UPDATE tenants SET limits = $1 WHERE id = $2")
-            .bind(to_json(limits)?)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query("UPDATE tenants SET limits = $1 WHERE id = $2")
+                .bind(to_json(limits)?)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?,
+        )?;
         tx.commit().await?;
         self.tenant(id).await
     }
@@ -406,16 +402,15 @@ impl crate::TenantScope<'_> {
 
     /// Changes the settings a tenant administrator may change (not the limits).
     pub async fn update_settings(&self, settings: &TenantSettings) -> Result<Tenant> {
-        let done = sqlx::query("UPDATE tenants SET name = $1, settings = $2 WHERE id = $3")
-            .bind(settings.name.trim().to_lowercase())
-            .bind(to_json(settings)?)
-            .bind(self.tenant.0)
-            .execute(&self.store.write)
-            .await
-            .map_err(|e| StoreError::from_unique(e, &[("name", "name")]))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query("UPDATE tenants SET name = $1, settings = $2 WHERE id = $3")
+                .bind(settings.name.trim().to_lowercase())
+                .bind(to_json(settings)?)
+                .bind(self.tenant.0)
+                .execute(&self.store.write)
+                .await
+                .map_err(|e| StoreError::from_unique(e, &[("name", "name")]))?,
+        )?;
         self.tenant().await
     }
 }

@@ -11,7 +11,7 @@ use switchboard_domain::{QueueId, Rule, ValidationError};
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::platform::count;
+use crate::scoped::{found, Param};
 use crate::text::{from_json, like_pattern, to_json};
 use crate::TenantScope;
 
@@ -23,6 +23,7 @@ pub struct QueueFilter {
 }
 
 const UNIQUE: &[(&str, &str)] = &[("name", "name")];
+const COLUMNS: &str = "id, config, created_at, updated_at";
 
 impl TenantScope<'_> {
     pub async fn create_queue(&self, config: &SkillQueueConfig) -> Result<SkillQueue> {
@@ -54,15 +55,7 @@ impl TenantScope<'_> {
     }
 
     pub async fn queue(&self, id: QueueId) -> Result<SkillQueue> {
-        let row = sqlx::query(
-            "SELECT id, config, created_at, updated_at FROM skill_queues WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(self.tenant.0)
-        .bind(id.0)
-        .fetch_optional(&self.store.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        queue_from_row(&row)
+        queue_from_row(&self.row("skill_queues", COLUMNS, id.0).await?)
     }
 
     pub async fn list_queues(
@@ -74,21 +67,13 @@ impl TenantScope<'_> {
                              AND ($3 = '' OR queue_type = $3)";
         let pattern = like_pattern(filter.name.as_deref());
         let kind = filter.queue_type.map(QueueType::as_str).unwrap_or_default();
-        let count_sql = format!("SELECT COUNT(*) AS n {WHERE}");
-        let total = count(&self.store.read, &count_sql, |q| {
-            q.bind(self.tenant.0).bind(pattern.clone()).bind(kind)
-        })
-        .await?;
-        let sql = format!(
-            "SELECT id, config, created_at, updated_at {WHERE} ORDER BY id LIMIT $4 OFFSET $5"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(self.tenant.0)
-            .bind(&pattern)
-            .bind(kind)
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(&self.store.read)
+        let (rows, total) = self
+            .page(
+                WHERE,
+                COLUMNS,
+                &[Param::Text(&pattern), Param::Text(kind)],
+                page,
+            )
             .await?;
         let items = rows.iter().map(queue_from_row).collect::<Result<_>>()?;
         Ok(Page::new(items, total, page))
@@ -149,14 +134,13 @@ impl TenantScope<'_> {
             );
             return Err(StoreError::InUse { reason });
         }
-        let done = sqlx::query("DELETE FROM skill_queues WHERE tenant_id = $1 AND id = $2")
-            .bind(self.tenant.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query("DELETE FROM skill_queues WHERE tenant_id = $1 AND id = $2")
+                .bind(self.tenant.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?,
+        )?;
         tx.commit().await?;
         Ok(())
     }

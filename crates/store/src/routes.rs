@@ -12,8 +12,8 @@ use switchboard_domain::{QueueId, RouteId, Rule, TenantId, ValidationError};
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::platform::count;
 use crate::queues::{queue_types, scalar};
+use crate::scoped::{found, Param};
 use crate::text::like_pattern;
 use crate::TenantScope;
 
@@ -52,14 +52,7 @@ impl TenantScope<'_> {
     }
 
     pub async fn route(&self, id: RouteId) -> Result<CalledRoute> {
-        let sql = format!("SELECT {COLUMNS} FROM called_routes WHERE tenant_id = $1 AND id = $2");
-        let row = sqlx::query(&sql)
-            .bind(self.tenant.0)
-            .bind(id.0)
-            .fetch_optional(&self.store.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        route_from_row(&row)
+        route_from_row(&self.row("called_routes", COLUMNS, id.0).await?)
     }
 
     /// Routes whose access code (with extension) contains `code`, optionally of one queue.
@@ -73,20 +66,13 @@ impl TenantScope<'_> {
              AND ($2 = '' OR (access_code || extension_code) LIKE $2 ESCAPE '\\') AND ($3 = 0 OR queue_id = $3)";
         let pattern = like_pattern(code);
         let queue = queue.map_or(0, |q| q.0);
-        let total = count(
-            &self.store.read,
-            &format!("SELECT COUNT(*) AS n {WHERE}"),
-            |q| q.bind(self.tenant.0).bind(pattern.clone()).bind(queue),
-        )
-        .await?;
-        let sql = format!("SELECT {COLUMNS} {WHERE} ORDER BY id LIMIT $4 OFFSET $5");
-        let rows = sqlx::query(&sql)
-            .bind(self.tenant.0)
-            .bind(&pattern)
-            .bind(queue)
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(&self.store.read)
+        let (rows, total) = self
+            .page(
+                WHERE,
+                COLUMNS,
+                &[Param::Text(&pattern), Param::Int(queue)],
+                page,
+            )
             .await?;
         let items = rows.iter().map(route_from_row).collect::<Result<_>>()?;
         Ok(Page::new(items, total, page))
@@ -141,14 +127,13 @@ impl TenantScope<'_> {
                 reason: format!("the route is used by {channels} channel(s)"),
             });
         }
-        let done = sqlx::query("DELETE FROM called_routes WHERE tenant_id = $1 AND id = $2")
-            .bind(self.tenant.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query("DELETE FROM called_routes WHERE tenant_id = $1 AND id = $2")
+                .bind(self.tenant.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?,
+        )?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,0 +1,88 @@
+//! The queries every tenant-scoped record module runs alike: one row by id, one page of
+//! rows under a filter, a delete by id. Each binds the tenant as `$1`; table and column
+//! names are constants of the calling module, never client input.
+
+use sqlx::any::{AnyQueryResult, AnyRow};
+use sqlx::Row;
+use switchboard_domain::paging::PageRequest;
+
+use crate::error::{Result, StoreError};
+use crate::TenantScope;
+
+/// A filter value bound after the tenant (`$2`, `$3`, …).
+pub(crate) enum Param<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_all<'q>(mut query: AnyQuery<'q>, params: &'q [Param<'q>]) -> AnyQuery<'q> {
+    for param in params {
+        query = match param {
+            Param::Text(text) => query.bind(*text),
+            Param::Int(n) => query.bind(*n),
+        };
+    }
+    query
+}
+
+impl TenantScope<'_> {
+    /// The tenant's row `id` of `table`, or `NotFound`.
+    pub(crate) async fn row(&self, table: &str, columns: &str, id: i64) -> Result<AnyRow> {
+        let sql = format!("SELECT {columns} FROM {table} WHERE tenant_id = $1 AND id = $2");
+        sqlx::query(&sql)
+            .bind(self.tenant.0)
+            .bind(id)
+            .fetch_optional(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes the tenant's row `id` of `table`, or answers `NotFound`.
+    pub(crate) async fn delete_row(&self, table: &str, id: i64) -> Result<()> {
+        let sql = format!("DELETE FROM {table} WHERE tenant_id = $1 AND id = $2");
+        found(
+            sqlx::query(&sql)
+                .bind(self.tenant.0)
+                .bind(id)
+                .execute(&self.store.write)
+                .await?,
+        )
+    }
+
+    /// One page, in id order, of the rows of `from_where` (`FROM t WHERE tenant_id = $1
+    /// AND …`, its parameters `$2…` given in `params`), with the count of all of them.
+    pub(crate) async fn page(
+        &self,
+        from_where: &str,
+        columns: &str,
+        params: &[Param<'_>],
+        page: PageRequest,
+    ) -> Result<(Vec<AnyRow>, i64)> {
+        let count_sql = format!("SELECT COUNT(*) AS n {from_where}");
+        let total: i64 = bind_all(sqlx::query(&count_sql).bind(self.tenant.0), params)
+            .fetch_one(&self.store.read)
+            .await?
+            .try_get("n")?;
+        let next = params.len() + 2;
+        let page_sql = format!(
+            "SELECT {columns} {from_where} ORDER BY id LIMIT ${next} OFFSET ${}",
+            next + 1
+        );
+        let rows = bind_all(sqlx::query(&page_sql).bind(self.tenant.0), params)
+            .bind(page.limit())
+            .bind(page.offset())
+            .fetch_all(&self.store.read)
+            .await?;
+        Ok((rows, total))
+    }
+}
+
+/// `NotFound` when a write touched no row.
+pub(crate) fn found(done: AnyQueryResult) -> Result<()> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
