@@ -65,35 +65,26 @@ pub async fn login(
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<(HeaderMap, Json<LoginResponse>)> {
     let address = peer.ip();
-    if let Some(retry_after) = state
-        .throttle
-        .blocked_for(&request.account, address, Instant::now())
-    {
+    let name = request.account.trim();
+    if let Some(retry_after) = state.throttle.blocked_for(name, address, Instant::now()) {
         return Err(ApiError::TooManyAttempts { retry_after });
     }
-    let Some(account) = state
-        .store
-        .platform()
-        .account_by_name(request.account.trim())
-        .await?
-    else {
+    let Some(account) = state.store.platform().account_by_name(name).await? else {
         password::verify(request.password, None).await?;
-        state
-            .throttle
-            .record_failure(&request.account, address, Instant::now());
+        state.throttle.record_failure(name, address, Instant::now());
         return Err(ApiError::BadCredentials);
     };
     if !password::verify(request.password, Some(account.password_hash.clone())).await? {
         state
             .throttle
-            .record_failure(&request.account, address, Instant::now());
+            .record_failure(name, address, Instant::now());
         tracing::info!(account.id = account.id, "sign-in refused: wrong password");
         return Err(ApiError::BadCredentials);
     }
     if account.tenant_disabled {
         return Err(ApiError::TenantDisabled);
     }
-    state.throttle.record_success(&request.account);
+    state.throttle.record_success(name);
     let token = new_token();
     let expires_at = switchboard_store::ids::now_millis()
         + i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX / 2);
