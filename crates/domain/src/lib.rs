@@ -3,6 +3,7 @@
 //! rules that need other records (does this queue exist, what type is it) take them as
 //! arguments, looked up by the caller.
 
+pub mod auth_v2;
 pub mod channel;
 pub mod employee;
 pub mod export;

@@ -75,9 +75,7 @@ pub async fn login(
         return Err(ApiError::BadCredentials);
     };
     if !password::verify(request.password, Some(account.password_hash.clone())).await? {
-        state
-            .throttle
-            .record_failure(name, address, Instant::now());
+        state.throttle.record_failure(name, address, Instant::now());
         tracing::info!(account.id = account.id, "sign-in refused: wrong password");
         return Err(ApiError::BadCredentials);
     }
