@@ -54,6 +54,10 @@ numeric_id! {
     ChannelId;
     /// An asynchronous export task.
     ExportId;
+    /// A customer of a tenant, as known on one channel.
+    CustomerId;
+    /// A conversation between a customer and the tenant.
+    ConversationId;
 }
 
 fn deserialize_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {

@@ -5,6 +5,7 @@
 
 pub mod auth_v2;
 pub mod channel;
+pub mod conversation;
 pub mod employee;
 pub mod export;
 pub mod ids;
@@ -16,5 +17,7 @@ pub mod time;
 mod validation;
 pub mod worktime;
 
-pub use ids::{ChannelId, EmployeeId, ExportId, QueueId, RouteId, TenantId};
+pub use ids::{
+    ChannelId, ConversationId, CustomerId, EmployeeId, ExportId, QueueId, RouteId, TenantId,
+};
 pub use validation::{Rule, ValidationError};

@@ -9,6 +9,7 @@
 //! so concurrent changes cannot slip past them.
 
 mod channels;
+mod conversations;
 mod employees;
 mod error;
 mod exports;
@@ -28,6 +29,7 @@ use sqlx::{AnyPool, Executor};
 use switchboard_domain::TenantId;
 
 pub use channels::ChannelFilter;
+pub use conversations::Appended;
 pub use employees::EmployeeFilter;
 pub use error::{Result, StoreError};
 pub use ids::IdGenerator;

@@ -889,3 +889,243 @@ pub async fn lowering_limits_below_usage_is_refused(store: Arc<Store>) {
         2
     );
 }
+
+mod conversations {
+    use std::sync::Arc;
+
+    use switchboard_domain::conversation::{Content, ConversationState, NewMessage, Sender};
+    use switchboard_domain::{ConversationId, EmployeeId};
+    use switchboard_store::{Store, StoreError};
+
+    use super::{not_found, rejected_on};
+    use crate::fixtures::*;
+
+    fn text(client_id: &str, sender: Sender) -> NewMessage {
+        NewMessage {
+            sender,
+            client_message_id: client_id.to_owned(),
+            content: Content::Text {
+                text: format!("text of {client_id}"),
+            },
+        }
+    }
+
+    async fn conversation(
+        store: &Store,
+        name: &str,
+    ) -> (switchboard_domain::TenantId, ConversationId) {
+        let (tenant, _, route) = routed_tenant(store, name).await;
+        let scope = store.tenant(tenant);
+        let channel = scope
+            .create_channel(&web_channel("WEB", route), &Default::default())
+            .await
+            .unwrap();
+        let customer = scope
+            .customer(channel.channel_config_id, "u-1001", "Zhang San")
+            .await
+            .unwrap();
+        let conversation = scope
+            .open_conversation(customer.id, ConversationState::Queued)
+            .await
+            .unwrap();
+        (tenant, conversation.id)
+    }
+
+    pub async fn messages_are_numbered_in_order_and_retries_stored_once(store: Arc<Store>) {
+        let (tenant, id) = conversation(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let first = scope
+            .append_message(id, &text("c1", Sender::Customer))
+            .await
+            .unwrap();
+        let second = scope
+            .append_message(id, &text("c2", Sender::Customer))
+            .await
+            .unwrap();
+        let retried = scope
+            .append_message(id, &text("c1", Sender::Customer))
+            .await
+            .unwrap();
+        assert_eq!((first.message.seq, second.message.seq), (1, 2));
+        assert!(!first.duplicate && retried.duplicate);
+        assert_eq!(retried.message, first.message);
+        // The same client id from another kind of sender is another message.
+        let agent = scope
+            .append_message(
+                id,
+                &text(
+                    "c1",
+                    Sender::Agent {
+                        employee_id: EmployeeId(5),
+                    },
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!((agent.message.seq, agent.duplicate), (3, false));
+        let all = scope.messages_after(id, 0, 100).await.unwrap();
+        assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            all[2].sender,
+            Sender::Agent {
+                employee_id: EmployeeId(5)
+            }
+        );
+        let resumed = scope.messages_after(id, 2, 100).await.unwrap();
+        assert_eq!(resumed.len(), 1);
+        assert_eq!(scope.messages_after(id, 0, 2).await.unwrap().len(), 2);
+        assert_eq!(scope.conversation(id).await.unwrap().last_seq, 3);
+    }
+
+    pub async fn concurrent_appends_never_share_skip_or_repeat_a_number(store: Arc<Store>) {
+        let (tenant, id) = conversation(&store, "acme").await;
+        let mut tasks = Vec::new();
+        for writer in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let scope = store.tenant(tenant);
+                let mut seqs = Vec::new();
+                for n in 0..25 {
+                    // Writers 0 and 1 send the same ids, as a client retrying on two connections.
+                    let client_id = if writer < 2 {
+                        format!("shared-{n}")
+                    } else {
+                        format!("w{writer}-{n}")
+                    };
+                    seqs.push(
+                        scope
+                            .append_message(id, &text(&client_id, Sender::Customer))
+                            .await
+                            .unwrap()
+                            .message
+                            .seq,
+                    );
+                }
+                seqs
+            }));
+        }
+        let mut seen = Vec::new();
+        for task in tasks {
+            seen.extend(task.await.unwrap());
+        }
+        let stored = store
+            .tenant(tenant)
+            .messages_after(id, 0, 1000)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 7 * 25, "each shared id once");
+        assert_eq!(
+            stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            (1..=175).collect::<Vec<i64>>()
+        );
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 175, "every answer names a stored message");
+    }
+
+    pub async fn ended_conversations_take_no_more_messages(store: Arc<Store>) {
+        let (tenant, id) = conversation(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        scope
+            .append_message(id, &text("c1", Sender::Customer))
+            .await
+            .unwrap();
+        let assigned = scope
+            .set_conversation_state(id, ConversationState::Assigned, Some(EmployeeId(7)))
+            .await
+            .unwrap();
+        assert_eq!(
+            (assigned.state, assigned.agent_id, assigned.closed_at),
+            (ConversationState::Assigned, Some(EmployeeId(7)), None)
+        );
+        let closed = scope
+            .set_conversation_state(id, ConversationState::Closed, None)
+            .await
+            .unwrap();
+        assert!(closed.closed_at.is_some());
+        rejected_on(
+            scope
+                .append_message(id, &text("c2", Sender::Customer))
+                .await,
+            "conversationId",
+        );
+        assert_eq!(
+            scope.conversation(id).await.unwrap().last_seq,
+            1,
+            "a refused message takes no number"
+        );
+        let retried = scope
+            .append_message(id, &text("c1", Sender::Customer))
+            .await
+            .unwrap();
+        assert!(
+            retried.duplicate,
+            "a retry of a stored message still answers"
+        );
+    }
+
+    pub async fn customers_are_recognised_and_their_open_conversation_found(store: Arc<Store>) {
+        let (tenant, id) = conversation(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let conversation = scope.conversation(id).await.unwrap();
+        let again = scope
+            .customer(conversation.channel_id, "u-1001", "Zhang San (VIP)")
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.id, again.name.as_str()),
+            (conversation.customer_id, "Zhang San (VIP)")
+        );
+        assert_eq!(
+            scope
+                .open_conversation_of(again.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            id
+        );
+        scope
+            .set_conversation_state(id, ConversationState::Closed, None)
+            .await
+            .unwrap();
+        assert!(scope
+            .open_conversation_of(again.id)
+            .await
+            .unwrap()
+            .is_none());
+        let other = scope
+            .customer(conversation.channel_id, "u-2002", "Li Si")
+            .await
+            .unwrap();
+        assert_ne!(other.id, again.id);
+    }
+
+    pub async fn conversations_stay_inside_their_tenant(store: Arc<Store>) {
+        let (a, id) = conversation(&store, "alpha").await;
+        let (b, _) = conversation(&store, "beta").await;
+        let customer = store.tenant(a).conversation(id).await.unwrap().customer_id;
+        let sb = store.tenant(b);
+        not_found(sb.conversation(id).await);
+        assert!(matches!(
+            sb.append_message(id, &text("x", Sender::Customer)).await,
+            Err(StoreError::NotFound)
+        ));
+        not_found(
+            sb.set_conversation_state(id, ConversationState::Closed, None)
+                .await,
+        );
+        not_found(
+            sb.open_conversation(customer, ConversationState::Queued)
+                .await,
+        );
+        assert!(sb.open_conversation_of(customer).await.unwrap().is_none());
+        store
+            .tenant(a)
+            .append_message(id, &text("mine", Sender::Customer))
+            .await
+            .unwrap();
+        assert!(sb.messages_after(id, 0, 10).await.unwrap().is_empty());
+    }
+}
+pub use conversations::*;

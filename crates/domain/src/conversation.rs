@@ -1,0 +1,265 @@
+//! Conversations and their messages. Every message gets the next sequence number of its
+//! conversation when it is stored, before anyone is told about it; clients resume from the
+//! last sequence number they saw, and a send retried with the same client message id is
+//! stored once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+use crate::validation::{fail, max_chars, required_text, Checked, Rule};
+use crate::{ChannelId, ConversationId, CustomerId, EmployeeId};
+
+pub const MAX_TEXT_CHARS: usize = 5000;
+pub const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 64;
+
+/// Where a conversation stands [SPEC §4].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum ConversationState {
+    Bot,
+    Queued,
+    Assigned,
+    WrapUp,
+    Closed,
+    OfflineMessage,
+    Abandoned,
+}
+
+impl ConversationState {
+    pub const ALL: [ConversationState; 7] = [
+        ConversationState::Bot,
+        ConversationState::Queued,
+        ConversationState::Assigned,
+        ConversationState::WrapUp,
+        ConversationState::Closed,
+        ConversationState::OfflineMessage,
+        ConversationState::Abandoned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationState::Bot => "bot",
+            ConversationState::Queued => "queued",
+            ConversationState::Assigned => "assigned",
+            ConversationState::WrapUp => "wrapUp",
+            ConversationState::Closed => "closed",
+            ConversationState::OfflineMessage => "offlineMessage",
+            ConversationState::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// No message may be added once a conversation has ended.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            ConversationState::Closed
+                | ConversationState::Abandoned
+                | ConversationState::OfflineMessage
+        )
+    }
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Sender {
+    Customer,
+    #[serde(rename_all = "camelCase")]
+    Agent {
+        employee_id: EmployeeId,
+    },
+    Bot,
+    System,
+}
+
+impl Sender {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Sender::Customer => "customer",
+            Sender::Agent { .. } => "agent",
+            Sender::Bot => "bot",
+            Sender::System => "system",
+        }
+    }
+}
+
+/// What a message carries. Media are stored files referred to by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Content {
+    Text {
+        text: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Image {
+        file_id: String,
+        #[serde(default)]
+        name: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    File {
+        file_id: String,
+        name: String,
+        size: u64,
+        mime_type: String,
+    },
+}
+
+impl Content {
+    pub fn validate(&self) -> Checked {
+        match self {
+            Content::Text { text } => {
+                if text.trim().is_empty() {
+                    return fail("text", Rule::Required);
+                }
+                max_chars("text", text, MAX_TEXT_CHARS)
+            }
+            Content::Image { file_id, name } => {
+                required_text("fileId", file_id, 128)?;
+                max_chars("name", name, 255)
+            }
+            Content::File {
+                file_id,
+                name,
+                mime_type,
+                ..
+            } => {
+                required_text("fileId", file_id, 128)?;
+                required_text("name", name, 255)?;
+                required_text("mimeType", mime_type, 255)
+            }
+        }
+    }
+}
+
+/// A message to store; `client_message_id` makes retried sends idempotent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub sender: Sender,
+    pub client_message_id: String,
+    pub content: Content,
+}
+
+impl NewMessage {
+    pub fn validate(&self) -> Checked {
+        check_client_message_id(&self.client_message_id)?;
+        self.content.validate().map_err(|e| e.within("content"))
+    }
+}
+
+/// 1–64 of letters, digits, `-`, `_`, `.`, `:` (UUIDs and counters fit).
+pub fn check_client_message_id(id: &str) -> Checked {
+    required_text("clientMessageId", id, MAX_CLIENT_MESSAGE_ID_CHARS)?;
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    {
+        return fail(
+            "clientMessageId",
+            Rule::Pattern {
+                expected: "letters, digits, '-', '_', '.' or ':'",
+            },
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub conversation_id: ConversationId,
+    /// 1, 2, 3, … within the conversation, in the order messages were stored.
+    pub seq: i64,
+    pub sender: Sender,
+    pub client_message_id: String,
+    pub content: Content,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    pub id: CustomerId,
+    pub channel_id: ChannelId,
+    /// The customer's id in the enterprise's system or on the platform.
+    pub external_id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub channel_id: ChannelId,
+    pub customer_id: CustomerId,
+    pub state: ConversationState,
+    pub agent_id: Option<EmployeeId>,
+    /// The sequence number of the last stored message (0 before the first).
+    pub last_seq: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn text(t: &str) -> NewMessage {
+        NewMessage {
+            sender: Sender::Customer,
+            client_message_id: "c-1".into(),
+            content: Content::Text { text: t.into() },
+        }
+    }
+
+    #[test]
+    fn text_must_be_present_and_bounded() {
+        assert!(text("hello").validate().is_ok());
+        assert_eq!(text("  ").validate().unwrap_err().field, "content.text");
+        assert!(text(&"x".repeat(MAX_TEXT_CHARS)).validate().is_ok());
+        assert!(text(&"x".repeat(MAX_TEXT_CHARS + 1)).validate().is_err());
+    }
+
+    #[test]
+    fn client_message_ids_are_short_safe_tokens() {
+        assert!(check_client_message_id("550e8400-e29b-41d4-a716-446655440000").is_ok());
+        assert!(check_client_message_id("").is_err());
+        assert!(check_client_message_id("a b").is_err());
+        assert!(check_client_message_id(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn content_and_sender_have_tagged_json_forms() {
+        let content: Content = serde_json::from_value(json!({"type": "file", "fileId": "f1", "name": "a.pdf", "size": 10, "mimeType": "application/pdf"})).unwrap();
+        assert!(content.validate().is_ok());
+        let sender = serde_json::to_value(Sender::Agent {
+            employee_id: EmployeeId(7),
+        })
+        .unwrap();
+        assert_eq!(sender, json!({"kind": "agent", "employeeId": "7"}));
+    }
+
+    #[test]
+    fn ended_conversations_are_not_open() {
+        assert!(ConversationState::Queued.is_open());
+        assert!(!ConversationState::Closed.is_open());
+        assert_eq!(
+            ConversationState::parse("wrapUp"),
+            Some(ConversationState::WrapUp)
+        );
+    }
+}

@@ -1,0 +1,308 @@
+//! Customers, conversations and messages of one tenant.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use switchboard_domain::conversation::{
+    Content, Conversation, ConversationState, Customer, Message, NewMessage, Sender,
+};
+use switchboard_domain::time::Timestamp;
+use switchboard_domain::{
+    ChannelId, ConversationId, CustomerId, EmployeeId, Rule, ValidationError,
+};
+
+use crate::error::{Result, StoreError};
+use crate::ids::now_millis;
+use crate::scoped::found;
+use crate::text::{from_json, to_json};
+use crate::TenantScope;
+
+const CONVERSATION_COLUMNS: &str =
+    "id, channel_id, customer_id, state, agent_id, last_seq, created_at, updated_at, closed_at";
+const MESSAGE_COLUMNS: &str =
+    "conversation_id, seq, sender_kind, sender_id, client_message_id, content, created_at";
+
+/// A stored message, and whether it had been stored before under the same client id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub message: Message,
+    pub duplicate: bool,
+}
+
+impl TenantScope<'_> {
+    /// The customer known on `channel` by `external_id`, created on first contact; its
+    /// name follows the latest contact.
+    pub async fn customer(
+        &self,
+        channel: ChannelId,
+        external_id: &str,
+        name: &str,
+    ) -> Result<Customer> {
+        let now = now_millis();
+        sqlx::query(
+            "INSERT INTO customers (id, tenant_id, channel_id, external_id, name, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (tenant_id, channel_id, external_id) DO UPDATE SET name = excluded.name",
+        )
+        .bind(self.store.next_id())
+        .bind(self.tenant.0)
+        .bind(channel.0)
+        .bind(external_id)
+        .bind(name)
+        .bind(now)
+        .execute(&self.store.write)
+        .await?;
+        let row = sqlx::query(
+            "SELECT id, channel_id, external_id, name, created_at FROM customers \
+             WHERE tenant_id = $1 AND channel_id = $2 AND external_id = $3",
+        )
+        .bind(self.tenant.0)
+        .bind(channel.0)
+        .bind(external_id)
+        .fetch_one(&self.store.read)
+        .await?;
+        Ok(Customer {
+            id: CustomerId(row.try_get("id")?),
+            channel_id: ChannelId(row.try_get("channel_id")?),
+            external_id: row.try_get("external_id")?,
+            name: row.try_get("name")?,
+            created_at: Timestamp(row.try_get("created_at")?),
+        })
+    }
+
+    /// Starts a conversation of a customer of this tenant.
+    pub async fn open_conversation(
+        &self,
+        customer: CustomerId,
+        state: ConversationState,
+    ) -> Result<Conversation> {
+        let id = ConversationId(self.store.next_id());
+        let now = now_millis();
+        let inserted = sqlx::query(
+            "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, last_seq, created_at, updated_at) \
+             SELECT $1, tenant_id, channel_id, id, $2, 0, $3, $3 FROM customers WHERE tenant_id = $4 AND id = $5",
+        )
+        .bind(id.0)
+        .bind(state.as_str())
+        .bind(now)
+        .bind(self.tenant.0)
+        .bind(customer.0)
+        .execute(&self.store.write)
+        .await?;
+        found(inserted)?;
+        self.conversation(id).await
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> Result<Conversation> {
+        conversation_from_row(
+            &self
+                .row("conversations", CONVERSATION_COLUMNS, id.0)
+                .await?,
+        )
+    }
+
+    /// The customer's latest conversation that has not ended, if any.
+    pub async fn open_conversation_of(&self, customer: CustomerId) -> Result<Option<Conversation>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND customer_id = $2 \
+             AND state NOT IN ('closed', 'abandoned', 'offlineMessage') ORDER BY id DESC LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(self.tenant.0)
+            .bind(customer.0)
+            .fetch_optional(&self.store.read)
+            .await?;
+        row.map(|r| conversation_from_row(&r)).transpose()
+    }
+
+    /// Moves a conversation to `state`, with its agent (none once it leaves an agent).
+    pub async fn set_conversation_state(
+        &self,
+        id: ConversationId,
+        state: ConversationState,
+        agent: Option<EmployeeId>,
+    ) -> Result<Conversation> {
+        let now = now_millis();
+        let closed_at = (!state.is_open()).then_some(now);
+        found(
+            sqlx::query(
+                "UPDATE conversations SET state = $1, agent_id = $2, updated_at = $3, closed_at = COALESCE(closed_at, $4) \
+                 WHERE tenant_id = $5 AND id = $6",
+            )
+            .bind(state.as_str())
+            .bind(agent.map(|a| a.0))
+            .bind(now)
+            .bind(closed_at)
+            .bind(self.tenant.0)
+            .bind(id.0)
+            .execute(&self.store.write)
+            .await?,
+        )?;
+        self.conversation(id).await
+    }
+
+    /// Stores a message with the conversation's next sequence number, committed before
+    /// this returns. A message whose client id was stored before is not stored again:
+    /// the earlier one comes back, marked as a duplicate.
+    pub async fn append_message(
+        &self,
+        conversation: ConversationId,
+        message: &NewMessage,
+    ) -> Result<Appended> {
+        if let Some(existing) = self.message_by_client_id(conversation, message).await? {
+            return Ok(Appended {
+                message: existing,
+                duplicate: true,
+            });
+        }
+        match self.insert_message(conversation, message).await {
+            Err(StoreError::Conflict { .. }) => {
+                // Another request with the same client id committed first.
+                let existing = self
+                    .message_by_client_id(conversation, message)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                Ok(Appended {
+                    message: existing,
+                    duplicate: true,
+                })
+            }
+            other => other.map(|message| Appended {
+                message,
+                duplicate: false,
+            }),
+        }
+    }
+
+    async fn insert_message(
+        &self,
+        conversation: ConversationId,
+        message: &NewMessage,
+    ) -> Result<Message> {
+        let now = now_millis();
+        let mut tx = self.store.write.begin().await?;
+        let row = sqlx::query(
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1 WHERE tenant_id = $2 AND id = $3 \
+             RETURNING last_seq, state",
+        )
+        .bind(now)
+        .bind(self.tenant.0)
+        .bind(conversation.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let state_text: String = row.try_get("state")?;
+        let open = ConversationState::parse(&state_text).is_some_and(ConversationState::is_open);
+        if !open {
+            let reason = "the conversation has ended".into();
+            return Err(ValidationError::new("conversationId", Rule::NotAllowed { reason }).into());
+        }
+        let seq: i64 = row.try_get("last_seq")?;
+        let sender_id = match message.sender {
+            Sender::Agent { employee_id } => Some(employee_id.0),
+            _ => None,
+        };
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(conversation.0)
+        .bind(self.tenant.0)
+        .bind(seq)
+        .bind(message.sender.kind())
+        .bind(sender_id)
+        .bind(&message.client_message_id)
+        .bind(to_json(&message.content)?)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_unique(e, &[("client", "clientMessageId")]))?;
+        tx.commit().await?;
+        Ok(Message {
+            conversation_id: conversation,
+            seq,
+            sender: message.sender,
+            client_message_id: message.client_message_id.clone(),
+            content: message.content.clone(),
+            created_at: Timestamp(now),
+        })
+    }
+
+    async fn message_by_client_id(
+        &self,
+        conversation: ConversationId,
+        message: &NewMessage,
+    ) -> Result<Option<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE tenant_id = $1 AND conversation_id = $2 \
+             AND sender_kind = $3 AND client_message_id = $4"
+        );
+        let row = sqlx::query(&sql)
+            .bind(self.tenant.0)
+            .bind(conversation.0)
+            .bind(message.sender.kind())
+            .bind(&message.client_message_id)
+            .fetch_optional(&self.store.read)
+            .await?;
+        row.map(|r| message_from_row(&r)).transpose()
+    }
+
+    /// Up to `limit` messages after sequence number `after`, in order.
+    pub async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE tenant_id = $1 AND conversation_id = $2 AND seq > $3 \
+             ORDER BY seq LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(self.tenant.0)
+            .bind(conversation.0)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.store.read)
+            .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+}
+
+fn conversation_from_row(row: &AnyRow) -> Result<Conversation> {
+    let state: String = row.try_get("state")?;
+    Ok(Conversation {
+        id: ConversationId(row.try_get("id")?),
+        channel_id: ChannelId(row.try_get("channel_id")?),
+        customer_id: CustomerId(row.try_get("customer_id")?),
+        state: ConversationState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("conversation state '{state}'")))?,
+        agent_id: row.try_get::<Option<i64>, _>("agent_id")?.map(EmployeeId),
+        last_seq: row.try_get("last_seq")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        updated_at: Timestamp(row.try_get("updated_at")?),
+        closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(Timestamp),
+    })
+}
+
+fn message_from_row(row: &AnyRow) -> Result<Message> {
+    let kind: String = row.try_get("sender_kind")?;
+    let sender = match kind.as_str() {
+        "customer" => Sender::Customer,
+        "agent" => Sender::Agent {
+            employee_id: EmployeeId(
+                row.try_get::<Option<i64>, _>("sender_id")?
+                    .unwrap_or_default(),
+            ),
+        },
+        "bot" => Sender::Bot,
+        "system" => Sender::System,
+        other => return Err(StoreError::Corrupt(format!("sender kind '{other}'"))),
+    };
+    Ok(Message {
+        conversation_id: ConversationId(row.try_get("conversation_id")?),
+        seq: row.try_get("seq")?,
+        sender,
+        client_message_id: row.try_get("client_message_id")?,
+        content: from_json::<Content>("message content", &row.try_get::<String, _>("content")?)?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
+}
