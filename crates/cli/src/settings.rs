@@ -22,6 +22,7 @@ pub struct FileSettings {
     pub cookie_secure: Option<bool>,
     pub session_ttl_hours: Option<u32>,
     pub log_format: Option<LogFormat>,
+    pub context_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -64,6 +65,9 @@ pub struct ServeFlags {
     /// Hours a sign-in lasts [default: 12].
     #[arg(long, env = "SWITCHBOARD_SESSION_TTL_HOURS")]
     pub session_ttl_hours: Option<u32>,
+    /// Path prefix of the web chat's compatibility routes [default: /service-cloud].
+    #[arg(long, env = "SWITCHBOARD_CONTEXT_PATH")]
+    pub context_path: Option<String>,
 }
 
 pub struct Settings {
@@ -76,6 +80,7 @@ pub struct Settings {
     pub cookie_secure: bool,
     pub session_ttl_hours: u32,
     pub log_format: LogFormat,
+    pub context_path: String,
 }
 
 impl fmt::Debug for Settings {
@@ -95,6 +100,7 @@ impl fmt::Debug for Settings {
             .field("cookie_secure", &self.cookie_secure)
             .field("session_ttl_hours", &self.session_ttl_hours)
             .field("log_format", &self.log_format)
+            .field("context_path", &self.context_path)
             .finish()
     }
 }
@@ -133,6 +139,12 @@ impl Settings {
             (1..=24 * 90).contains(&session_ttl_hours),
             "session_ttl_hours must be between 1 and 2160"
         );
+        let context_path = serve
+            .context_path
+            .clone()
+            .or(file.context_path)
+            .unwrap_or_else(|| "/service-cloud".into());
+        check_context_path(&context_path)?;
         Ok(Self {
             listen: serve
                 .listen
@@ -145,8 +157,27 @@ impl Settings {
             cookie_secure: serve.cookie_secure.or(file.cookie_secure).unwrap_or(false),
             session_ttl_hours,
             log_format: common.log_format.or(file.log_format).unwrap_or_default(),
+            context_path,
         })
     }
+}
+
+/// `""` (the root) or `/segment[/segment…]` of letters, digits, `-`, `_`, `.`.
+fn check_context_path(path: &str) -> anyhow::Result<()> {
+    let well_formed = path.is_empty()
+        || (path.starts_with('/')
+            && !path.ends_with('/')
+            && path[1..].split('/').all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            }));
+    anyhow::ensure!(
+        well_formed,
+        "context_path must be empty or like /service-cloud (no trailing slash), not '{path}'"
+    );
+    Ok(())
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
@@ -194,6 +225,16 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:9000");
         assert_eq!(s.data_dir, PathBuf::from("/srv/sb"));
         assert_eq!(s.node_id, 7);
+    }
+
+    #[test]
+    fn context_paths_are_checked() {
+        for good in ["", "/service-cloud", "/a/b-c_d.e"] {
+            assert!(check_context_path(good).is_ok(), "{good}");
+        }
+        for bad in ["service-cloud", "/service-cloud/", "//x", "/a b", "/?x"] {
+            assert!(check_context_path(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::employee::AgentType;
 use crate::time::Timestamp;
-use crate::validation::{fail, in_range, max_entries, required_text, Checked, Rule};
+use crate::validation::{fail, http_url, in_range, max_entries, required_text, Checked, Rule};
 use crate::TenantId;
 
 pub const MAX_NAME_CHARS: usize = 64;
@@ -89,6 +89,59 @@ pub struct TenantSettings {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, example = json!(["2026-10-01"])))]
     pub non_working_days: BTreeSet<NaiveDate>,
+    /// The enterprise's token validation endpoint for the web chat's token mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_validation: Option<TokenValidation>,
+}
+
+/// Where Switchboard asks the enterprise whether a web chat token is valid [002 §1.5.1]:
+/// it POSTs `{Token, userName, userId, tenantSpaceId}` and admits on `retCode` 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenValidation {
+    /// `https://…` (recommended) or `http://…`.
+    pub url: String,
+    /// PEM certificate(s) of the authority that issued the endpoint's HTTPS certificate,
+    /// when it is not publicly trusted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ca_certificate: String,
+}
+
+pub const MAX_CA_CERTIFICATE_BYTES: usize = 64 * 1024;
+
+impl TokenValidation {
+    pub fn validate(&self) -> Checked {
+        http_url("url", &self.url)?;
+        if self.ca_certificate.is_empty() {
+            return Ok(());
+        }
+        if !self.url.starts_with("https://") {
+            return fail(
+                "caCertificate",
+                Rule::NotAllowed {
+                    reason: "a CA certificate applies to https:// URLs only".into(),
+                },
+            );
+        }
+        if self.ca_certificate.len() > MAX_CA_CERTIFICATE_BYTES {
+            return fail(
+                "caCertificate",
+                Rule::TooLong {
+                    max: MAX_CA_CERTIFICATE_BYTES,
+                },
+            );
+        }
+        if !self.ca_certificate.contains("-----BEGIN CERTIFICATE-----") {
+            return fail(
+                "caCertificate",
+                Rule::Pattern {
+                    expected: "PEM: -----BEGIN CERTIFICATE-----…",
+                },
+            );
+        }
+        Ok(())
+    }
 }
 
 fn utc() -> String {
@@ -107,7 +160,11 @@ impl TenantSettings {
             );
         }
         let days: Vec<_> = self.non_working_days.iter().collect();
-        max_entries("nonWorkingDays", &days, MAX_NON_WORKING_DAYS)
+        max_entries("nonWorkingDays", &days, MAX_NON_WORKING_DAYS)?;
+        match &self.token_validation {
+            Some(tv) => tv.validate().map_err(|e| e.within("tokenValidation")),
+            None => Ok(()),
+        }
     }
 
     pub fn is_non_working_day(&self, day: NaiveDate) -> bool {
@@ -137,6 +194,7 @@ mod tests {
             time_zone: "Asia/Shanghai".into(),
             locale: Locale::Zh,
             non_working_days: BTreeSet::new(),
+            token_validation: None,
         }
     }
 
@@ -171,6 +229,41 @@ mod tests {
             ..settings()
         };
         assert_eq!(long.validate().unwrap_err().rule, Rule::TooLong { max: 64 });
+    }
+
+    #[test]
+    fn token_validation_needs_an_http_url_and_a_pem_authority_only_for_https() {
+        let with = |url: &str, ca: &str| TenantSettings {
+            token_validation: Some(TokenValidation {
+                url: url.into(),
+                ca_certificate: ca.into(),
+            }),
+            ..settings()
+        };
+        assert!(with("https://crm.example.com/validate", "")
+            .validate()
+            .is_ok());
+        assert!(with("http://10.0.0.5:8080/validate", "").validate().is_ok());
+        assert_eq!(
+            with("ftp://x", "").validate().unwrap_err().field,
+            "tokenValidation.url"
+        );
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        assert!(with("https://crm.example.com/v", pem).validate().is_ok());
+        assert_eq!(
+            with("http://crm.example.com/v", pem)
+                .validate()
+                .unwrap_err()
+                .field,
+            "tokenValidation.caCertificate"
+        );
+        assert_eq!(
+            with("https://crm.example.com/v", "garbage")
+                .validate()
+                .unwrap_err()
+                .field,
+            "tokenValidation.caCertificate"
+        );
     }
 
     #[test]

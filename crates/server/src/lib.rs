@@ -6,8 +6,10 @@ pub mod auth;
 pub mod bootstrap;
 mod error;
 mod exports;
+mod hub;
 mod json;
 mod router;
+pub mod webchat;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +22,8 @@ pub use error::{ApiError, ApiResult};
 pub use exports::Exporter;
 pub use router::{openapi, router};
 
+pub const DEFAULT_CONTEXT_PATH: &str = "/service-cloud";
+
 /// Settings of the HTTP side; see `docs/configuration.md`.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -27,6 +31,9 @@ pub struct ServerConfig {
     pub cookie_secure: bool,
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
+    /// Where the web chat's compatibility routes live, as the enterprise's pages address
+    /// them (`$ContextPath`): `/service-cloud` by default.
+    pub context_path: String,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +41,7 @@ impl Default for ServerConfig {
         Self {
             cookie_secure: false,
             session_ttl: Duration::from_secs(12 * 3600),
+            context_path: DEFAULT_CONTEXT_PATH.into(),
         }
     }
 }
@@ -44,6 +52,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub throttle: Arc<auth::throttle::LoginThrottle>,
     pub exporter: Exporter,
+    pub hub: Arc<hub::ConversationHub>,
+    pub token_validator: Arc<webchat::validation::TokenValidator>,
 }
 
 impl AppState {
@@ -53,6 +63,8 @@ impl AppState {
             store,
             config: Arc::new(config),
             throttle: Arc::default(),
+            hub: Arc::default(),
+            token_validator: Arc::default(),
         }
     }
 }

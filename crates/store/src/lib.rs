@@ -20,6 +20,7 @@ mod routes;
 mod scoped;
 mod sealing;
 mod text;
+mod widget;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub use ids::IdGenerator;
 pub use platform::{AccountRecord, AccountRole, NewAccount, Platform};
 pub use queues::QueueFilter;
 pub use sealing::KEY_BYTES;
+pub use widget::WidgetSession;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

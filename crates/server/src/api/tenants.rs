@@ -80,6 +80,7 @@ pub async fn create(
         time_zone: new.time_zone,
         locale: new.locale,
         non_working_days: new.non_working_days,
+        token_validation: None,
     };
     settings.validate()?;
     new.limits.validate().map_err(|e| e.within("limits"))?;

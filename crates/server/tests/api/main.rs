@@ -10,3 +10,4 @@ mod exports;
 mod isolation;
 mod resources;
 mod validation;
+mod webchat;

@@ -39,3 +39,20 @@ CREATE TABLE messages (
     PRIMARY KEY (conversation_id, seq),
     CONSTRAINT messages_client_key UNIQUE (conversation_id, sender_kind, client_message_id)
 );
+
+-- A customer's web chat session (the ccmessaging-token cookie), stored by token hash.
+CREATE TABLE widget_sessions (
+    token_hash TEXT PRIMARY KEY,
+    tenant_id BIGINT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    channel_id BIGINT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+    customer_id BIGINT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    locale TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+-- auth-v2 signatures already accepted, kept until their timestamp leaves the window.
+CREATE TABLE used_signatures (
+    signature TEXT PRIMARY KEY,
+    expires_at BIGINT NOT NULL
+);

@@ -46,4 +46,5 @@ conformance!(
     ended_conversations_take_no_more_messages,
     customers_are_recognised_and_their_open_conversation_found,
     conversations_stay_inside_their_tenant,
+    widget_sessions_expire_and_signatures_are_used_once,
 );

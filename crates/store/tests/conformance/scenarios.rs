@@ -1129,3 +1129,59 @@ mod conversations {
     }
 }
 pub use conversations::*;
+
+mod widget {
+    use std::sync::Arc;
+
+    use switchboard_store::{Store, WidgetSession};
+
+    use crate::fixtures::*;
+
+    pub async fn widget_sessions_expire_and_signatures_are_used_once(store: Arc<Store>) {
+        let (tenant, _, route) = routed_tenant(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let channel = scope
+            .create_channel(&web_channel("WEB", route), &Default::default())
+            .await
+            .unwrap();
+        let customer = scope
+            .customer(channel.channel_config_id, "u-1", "Ann")
+            .await
+            .unwrap();
+        let session = WidgetSession {
+            tenant,
+            channel: channel.channel_config_id,
+            customer: customer.id,
+            locale: "zh".into(),
+        };
+        let platform = store.platform();
+        platform
+            .create_widget_session("hash", &session, 2_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            platform.widget_session("hash", 1_000).await.unwrap(),
+            Some(session)
+        );
+        assert_eq!(platform.widget_session("hash", 2_000).await.unwrap(), None);
+        assert_eq!(platform.widget_session("other", 1_000).await.unwrap(), None);
+        platform.set_tenant_disabled(tenant, true).await.unwrap();
+        assert_eq!(
+            platform.widget_session("hash", 1_000).await.unwrap(),
+            None,
+            "a disabled tenant's sessions stop"
+        );
+
+        assert!(platform.use_signature("abc", 5_000).await.unwrap());
+        assert!(!platform.use_signature("abc", 5_000).await.unwrap());
+        assert_eq!(
+            platform.purge_expired_widget_records(6_000).await.unwrap(),
+            2
+        );
+        assert!(
+            platform.use_signature("abc", 9_000).await.unwrap(),
+            "forgotten once its window has passed"
+        );
+    }
+}
+pub use widget::*;

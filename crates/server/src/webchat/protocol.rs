@@ -1,0 +1,239 @@
+//! The widget's protocol, authenticated by the `ccmessaging-token` cookie:
+//!
+//! - `POST conversation` opens the customer's conversation, or resumes the open one;
+//! - `POST messages {conversationId, clientMessageId, content}` stores a message and
+//!   answers its sequence number once it is committed; a retry with the same
+//!   `clientMessageId` answers the same number and stores nothing;
+//! - `GET messages?conversationId=…&after=N&waitSeconds=W` answers the messages after
+//!   sequence number N, waiting up to W seconds (≤ 30) for one if there is none yet;
+//! - `POST close {conversationId}` ends the conversation.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::header::COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use switchboard_domain::channel::Channel;
+use switchboard_domain::conversation::{
+    Content, Conversation, ConversationState, NewMessage, Sender,
+};
+use switchboard_domain::ConversationId;
+use switchboard_store::WidgetSession;
+
+use super::{cors, Refused, WIDGET_COOKIE};
+use crate::auth::token_hash;
+use crate::AppState;
+
+pub const MAX_WAIT_SECONDS: u64 = 30;
+pub const PAGE: i64 = 200;
+
+/// The customer behind the cookie, and the channel whose origins may read the answer.
+struct Customer {
+    session: WidgetSession,
+    channel: Channel,
+}
+
+async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Customer, Refused> {
+    let no_session = || {
+        Refused::new(
+            StatusCode::UNAUTHORIZED,
+            "no_session",
+            "load the chat through the loader first",
+        )
+    };
+    let token = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == WIDGET_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .ok_or_else(no_session)?;
+    let now = switchboard_store::ids::now_millis();
+    let session = state
+        .store
+        .platform()
+        .widget_session(&token_hash(&token), now)
+        .await
+        .map_err(Refused::internal)?
+        .ok_or_else(no_session)?;
+    let channel = state
+        .store
+        .tenant(session.tenant)
+        .channel(session.channel)
+        .await
+        .map_err(|_| no_session())?;
+    if let Some(origin) = cors::origin(headers) {
+        if !cors::allowed(&channel, origin) {
+            return Err(Refused::new(
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                "this page's origin is not in the channel's allowed origins",
+            ));
+        }
+    }
+    Ok(Customer { session, channel })
+}
+
+/// The conversation, if it is this customer's.
+async fn own_conversation(
+    state: &AppState,
+    customer: &Customer,
+    id: ConversationId,
+) -> Result<Conversation, Refused> {
+    let conversation = state
+        .store
+        .tenant(customer.session.tenant)
+        .conversation(id)
+        .await;
+    match conversation {
+        Ok(c) if c.customer_id == customer.session.customer => Ok(c),
+        _ => Err(Refused::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such conversation",
+        )),
+    }
+}
+
+fn respond(result: Result<Response, Refused>, headers: &HeaderMap) -> Response {
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    cors::allow(&mut response, cors::origin(headers));
+    response
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Refused> {
+    serde_json::from_slice(body)
+        .map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "malformed_json", &e.to_string()))
+}
+
+pub async fn open(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let result = async {
+        let customer = customer(&state, &headers).await?;
+        let scope = state.store.tenant(customer.session.tenant);
+        let conversation = match scope
+            .open_conversation_of(customer.session.customer)
+            .await
+            .map_err(Refused::internal)?
+        {
+            Some(open) => open,
+            None => scope
+                .open_conversation(customer.session.customer, ConversationState::Queued)
+                .await
+                .map_err(Refused::internal)?,
+        };
+        let body = json!({
+            "conversationId": conversation.id,
+            "state": conversation.state,
+            "lastSeq": conversation.last_seq,
+            "channelConfigId": customer.channel.channel_config_id,
+        });
+        Ok(Json(body).into_response())
+    }
+    .await;
+    respond(result, &headers)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SendRequest {
+    conversation_id: ConversationId,
+    client_message_id: String,
+    content: Content,
+}
+
+pub async fn send(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let customer = customer(&state, &headers).await?;
+        let request: SendRequest = parse(&body)?;
+        let message = NewMessage { sender: Sender::Customer, client_message_id: request.client_message_id, content: request.content };
+        message.validate().map_err(|e| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &e.to_string()))?;
+        let conversation = own_conversation(&state, &customer, request.conversation_id).await?;
+        let appended = state
+            .store
+            .tenant(customer.session.tenant)
+            .append_message(conversation.id, &message)
+            .await
+            .map_err(|e| match e {
+                switchboard_store::StoreError::Rejected(rule) => Refused::new(StatusCode::CONFLICT, "conversation_ended", &rule.to_string()),
+                other => Refused::internal(other),
+            })?;
+        if !appended.duplicate {
+            state.hub.notify(conversation.id);
+        }
+        Ok(Json(json!({"seq": appended.message.seq, "duplicate": appended.duplicate, "message": appended.message})).into_response())
+    }
+    .await;
+    respond(result, &headers)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessagesQuery {
+    conversation_id: String,
+    #[serde(default)]
+    after: i64,
+    #[serde(default)]
+    wait_seconds: u64,
+}
+
+pub async fn messages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<MessagesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let result = async {
+        let customer = customer(&state, &headers).await?;
+        let Query(query) = query.map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "invalid_field", &e.body_text()))?;
+        let id: ConversationId = query.conversation_id.parse().map_err(|_| Refused::field("conversationId"))?;
+        if query.wait_seconds > MAX_WAIT_SECONDS {
+            return Err(Refused::new(StatusCode::BAD_REQUEST, "invalid_field", "waitSeconds must be at most 30"));
+        }
+        own_conversation(&state, &customer, id).await?;
+        let scope = state.store.tenant(customer.session.tenant);
+        let notify = state.hub.watch(id);
+        let woken = notify.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let mut found = scope.messages_after(id, query.after, PAGE).await.map_err(Refused::internal)?;
+        if found.is_empty() && query.wait_seconds > 0 {
+            // Either a message arrives or the wait runs out; both answer what is stored.
+            let _ = tokio::time::timeout(Duration::from_secs(query.wait_seconds), woken).await;
+            found = scope.messages_after(id, query.after, PAGE).await.map_err(Refused::internal)?;
+        }
+        let conversation = own_conversation(&state, &customer, id).await?;
+        Ok(Json(json!({"messages": found, "state": conversation.state, "lastSeq": conversation.last_seq})).into_response())
+    }
+    .await;
+    respond(result, &headers)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CloseRequest {
+    conversation_id: ConversationId,
+}
+
+pub async fn close(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let customer = customer(&state, &headers).await?;
+        let request: CloseRequest = parse(&body)?;
+        let conversation = own_conversation(&state, &customer, request.conversation_id).await?;
+        let closed = state
+            .store
+            .tenant(customer.session.tenant)
+            .set_conversation_state(conversation.id, ConversationState::Closed, None)
+            .await
+            .map_err(Refused::internal)?;
+        state.hub.notify(conversation.id);
+        Ok(Json(json!({"conversationId": closed.id, "state": closed.state})).into_response())
+    }
+    .await;
+    respond(result, &headers)
+}
