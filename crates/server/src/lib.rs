@@ -1,6 +1,7 @@
 //! Switchboard's HTTP server: the REST API under `/api/v1` with its OpenAPI document,
 //! authentication, health checks and background work (channel exports).
 
+mod agent_hub;
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
@@ -9,6 +10,7 @@ mod exports;
 mod hub;
 mod json;
 mod router;
+mod routing;
 pub mod webchat;
 
 use std::net::SocketAddr;
@@ -53,17 +55,27 @@ pub struct AppState {
     pub throttle: Arc<auth::throttle::LoginThrottle>,
     pub exporter: Exporter,
     pub hub: Arc<hub::ConversationHub>,
+    pub agent_hub: Arc<agent_hub::AgentHub>,
+    pub routing: Arc<routing::RoutingService>,
     pub token_validator: Arc<webchat::validation::TokenValidator>,
 }
 
 impl AppState {
     pub fn new(store: Arc<Store>, config: ServerConfig) -> Self {
+        let hub = Arc::new(hub::ConversationHub::default());
+        let agent_hub = Arc::new(agent_hub::AgentHub::default());
         Self {
             exporter: Exporter::new(store.clone()),
+            routing: Arc::new(routing::RoutingService::new(
+                store.clone(),
+                hub.clone(),
+                agent_hub.clone(),
+            )),
             store,
             config: Arc::new(config),
             throttle: Arc::default(),
-            hub: Arc::default(),
+            hub,
+            agent_hub,
             token_validator: Arc::default(),
         }
     }

@@ -10,7 +10,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{auth, called_routes, channels, employees, exports, health, queues, tenants};
+use crate::api::{
+    agent, auth, called_routes, channels, employees, exports, health, queues, tenants,
+};
 use crate::json::BODY_LIMIT;
 use crate::AppState;
 
@@ -76,6 +78,13 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::create))
         .routes(routes!(exports::get))
         .routes(routes!(exports::download))
+        .routes(routes!(agent::sign_in))
+        .routes(routes!(agent::sign_out))
+        .routes(routes!(agent::set_status))
+        .routes(routes!(agent::conversations))
+        .routes(routes!(agent::messages, agent::reply))
+        .routes(routes!(agent::end))
+        .routes(routes!(agent::events))
 }
 
 /// The OpenAPI document of the API.

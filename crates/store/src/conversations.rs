@@ -113,6 +113,30 @@ impl TenantScope<'_> {
         row.map(|r| conversation_from_row(&r)).transpose()
     }
 
+    /// The conversations an agent holds (assigned or in wrap-up), oldest first.
+    pub async fn conversations_of_agent(&self, agent: EmployeeId) -> Result<Vec<Conversation>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND agent_id = $2 \
+             AND state IN ('assigned', 'wrapUp') ORDER BY id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(self.tenant.0)
+            .bind(agent.0)
+            .fetch_all(&self.store.read)
+            .await?;
+        rows.iter().map(conversation_from_row).collect()
+    }
+
+    /// Conversations waiting for an agent, oldest first (to rebuild the queues at start).
+    pub async fn queued_conversations(&self) -> Result<Vec<Conversation>> {
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND state = 'queued' ORDER BY id");
+        let rows = sqlx::query(&sql)
+            .bind(self.tenant.0)
+            .fetch_all(&self.store.read)
+            .await?;
+        rows.iter().map(conversation_from_row).collect()
+    }
+
     /// Moves a conversation to `state`, with its agent (none once it leaves an agent).
     pub async fn set_conversation_state(
         &self,

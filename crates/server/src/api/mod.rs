@@ -1,5 +1,6 @@
 //! Handlers, one file per resource: extract, check, call the store, respond.
 
+pub mod agent;
 pub mod auth;
 pub mod called_routes;
 pub mod channels;

@@ -24,16 +24,16 @@ pub async fn create(
     ApiJson(config): ApiJson<SkillQueueConfig>,
 ) -> ApiResult<(StatusCode, Json<SkillQueue>)> {
     config.validate()?;
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            state
-                .store
-                .tenant(admin.tenant)
-                .create_queue(&config)
-                .await?,
-        ),
-    ))
+    let queue = state
+        .store
+        .tenant(admin.tenant)
+        .create_queue(&config)
+        .await?;
+    state
+        .routing
+        .queue_configured(admin.tenant, queue.id, queue.config.wrap_up_seconds)
+        .await?;
+    Ok((StatusCode::CREATED, Json(queue)))
 }
 
 /// Lists skill queues; `q` filters by name, `type` by queue type.
@@ -76,13 +76,16 @@ pub async fn update(
     ApiJson(config): ApiJson<SkillQueueConfig>,
 ) -> ApiResult<Json<SkillQueue>> {
     config.validate()?;
-    Ok(Json(
-        state
-            .store
-            .tenant(admin.tenant)
-            .update_queue(id, &config)
-            .await?,
-    ))
+    let queue = state
+        .store
+        .tenant(admin.tenant)
+        .update_queue(id, &config)
+        .await?;
+    state
+        .routing
+        .queue_configured(admin.tenant, queue.id, queue.config.wrap_up_seconds)
+        .await?;
+    Ok(Json(queue))
 }
 
 /// Deletes a skill queue no called route, agent or overflow policy refers to.

@@ -115,3 +115,39 @@ fn cookie_token(parts: &Parts) -> Option<String> {
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.to_owned())
 }
+
+/// An employee with an agent profile, signed in to the API (any tenant role).
+pub struct AgentCaller {
+    pub caller: Caller,
+    pub tenant: TenantId,
+    pub employee: switchboard_domain::employee::Employee,
+    pub profile: switchboard_domain::employee::AgentProfile,
+}
+
+impl FromRequestParts<AppState> for AgentCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?.settled()?;
+        let (AccountRole::Tenant(_), Some(tenant)) =
+            (caller.account.role, caller.account.tenant_id)
+        else {
+            return Err(ApiError::Forbidden);
+        };
+        let employee = state
+            .store
+            .tenant(tenant)
+            .employee(switchboard_domain::EmployeeId(caller.account.id))
+            .await?;
+        let profile = employee.config.agent.clone().ok_or(ApiError::Forbidden)?;
+        Ok(AgentCaller {
+            caller,
+            tenant,
+            employee,
+            profile,
+        })
+    }
+}

@@ -23,7 +23,8 @@ use switchboard_domain::conversation::{
     Content, Conversation, ConversationState, NewMessage, Sender,
 };
 use switchboard_domain::ConversationId;
-use switchboard_store::WidgetSession;
+use switchboard_routing::Event;
+use switchboard_store::{StoreError, WidgetSession};
 
 use super::{cors, Refused, WIDGET_COOKIE};
 use crate::auth::token_hash;
@@ -116,17 +117,38 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Refused> {
 pub async fn open(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let result = async {
         let customer = customer(&state, &headers).await?;
-        let scope = state.store.tenant(customer.session.tenant);
-        let conversation = match scope
+        let tenant = customer.session.tenant;
+        let scope = state.store.tenant(tenant);
+        let open = scope
             .open_conversation_of(customer.session.customer)
             .await
-            .map_err(Refused::internal)?
-        {
+            .map_err(Refused::internal)?;
+        let conversation = match open {
             Some(open) => open,
-            None => scope
-                .open_conversation(customer.session.customer, ConversationState::Queued)
-                .await
-                .map_err(Refused::internal)?,
+            None => {
+                let opened = scope
+                    .open_conversation(customer.session.customer, ConversationState::Queued)
+                    .await
+                    .map_err(Refused::internal)?;
+                let queue = state
+                    .routing
+                    .queue_of(tenant, opened.id)
+                    .await
+                    .map_err(Refused::internal)?;
+                let arrived = Event::ConversationArrived {
+                    conversation: opened.id,
+                    queue,
+                };
+                state
+                    .routing
+                    .handle(tenant, arrived)
+                    .await
+                    .map_err(Refused::internal)?;
+                scope
+                    .conversation(opened.id)
+                    .await
+                    .map_err(Refused::internal)?
+            }
         };
         let body = json!({
             "conversationId": conversation.id,
@@ -152,7 +174,11 @@ pub async fn send(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let result = async {
         let customer = customer(&state, &headers).await?;
         let request: SendRequest = parse(&body)?;
-        let message = NewMessage { sender: Sender::Customer, client_message_id: request.client_message_id, content: request.content };
+        let message = NewMessage {
+            sender: Sender::Customer,
+            client_message_id: request.client_message_id,
+            content: request.content,
+        };
         message.validate().map_err(|e| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &e.to_string()))?;
         let conversation = own_conversation(&state, &customer, request.conversation_id).await?;
         let appended = state
@@ -161,13 +187,17 @@ pub async fn send(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             .append_message(conversation.id, &message)
             .await
             .map_err(|e| match e {
-                switchboard_store::StoreError::Rejected(rule) => Refused::new(StatusCode::CONFLICT, "conversation_ended", &rule.to_string()),
+                StoreError::Rejected(rule) => Refused::new(StatusCode::CONFLICT, "conversation_ended", &rule.to_string()),
                 other => Refused::internal(other),
             })?;
         if !appended.duplicate {
             state.hub.notify(conversation.id);
+            if let Some(agent) = conversation.agent_id {
+                state.agent_hub.send(agent, json!({"type": "message", "message": appended.message}));
+            }
         }
-        Ok(Json(json!({"seq": appended.message.seq, "duplicate": appended.duplicate, "message": appended.message})).into_response())
+        let answer = json!({"seq": appended.message.seq, "duplicate": appended.duplicate, "message": appended.message});
+        Ok(Json(answer).into_response())
     }
     .await;
     respond(result, &headers)
@@ -223,15 +253,34 @@ struct CloseRequest {
 pub async fn close(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let customer = customer(&state, &headers).await?;
+        let tenant = customer.session.tenant;
         let request: CloseRequest = parse(&body)?;
         let conversation = own_conversation(&state, &customer, request.conversation_id).await?;
         let closed = state
             .store
-            .tenant(customer.session.tenant)
-            .set_conversation_state(conversation.id, ConversationState::Closed, None)
+            .tenant(tenant)
+            .set_conversation_state(
+                conversation.id,
+                ConversationState::Closed,
+                conversation.agent_id,
+            )
             .await
             .map_err(Refused::internal)?;
         state.hub.notify(conversation.id);
+        if let Some(agent) = conversation.agent_id {
+            state.agent_hub.send(
+                agent,
+                json!({"type": "customerLeft", "conversationId": conversation.id}),
+            );
+        }
+        let left = Event::ConversationLeft {
+            conversation: conversation.id,
+        };
+        state
+            .routing
+            .handle(tenant, left)
+            .await
+            .map_err(Refused::internal)?;
         Ok(Json(json!({"conversationId": closed.id, "state": closed.state})).into_response())
     }
     .await;

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod agent;
 mod auth;
 mod documents;
 mod exports;

@@ -10,14 +10,14 @@ use crate::support::*;
 
 const SECRET_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const LOADER: &str = "/service-cloud/webclient/chat_client/js/thirdPartyClient.js";
-const NEW_LOADER: &str = "/service-cloud/webclient/chat_client/js/newThirdPartyClient.js";
+pub const NEW_LOADER: &str = "/service-cloud/webclient/chat_client/js/newThirdPartyClient.js";
 
 /// The enterprise's token validation endpoint, as the product documents specify it.
 async fn enterprise() -> String {
     async fn validate(Json(body): Json<Value>) -> axum::response::Response {
         use axum::response::IntoResponse;
         match (body["Token"].as_str(), body["userId"].as_str()) {
-            (Some("good-token"), Some("u-1001")) => {
+            (Some("good-token"), Some(_)) => {
                 Json(json!({"retCode": 0, "message": "validate success"})).into_response()
             }
             (Some("html-token"), _) => "<html>maintenance</html>".into_response(),
@@ -41,14 +41,14 @@ async fn enterprise() -> String {
     url
 }
 
-struct Page {
+pub struct Page {
     client: reqwest::Client,
     base: String,
     origin: Option<String>,
 }
 
 impl Page {
-    fn new(app: &TestApp, origin: Option<&str>) -> Self {
+    pub fn new(app: &TestApp, origin: Option<&str>) -> Self {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .build()
@@ -69,7 +69,7 @@ impl Page {
     }
 
     /// Posts like the seed pages: a JSON string with jQuery's default form content type.
-    async fn load(&self, path: &str, body: &Value) -> (u16, HeaderMap, String) {
+    pub async fn load(&self, path: &str, body: &Value) -> (u16, HeaderMap, String) {
         let response = self
             .client
             .post(format!("{}{path}?&t=1700000000000", self.base))
@@ -89,7 +89,12 @@ impl Page {
         )
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .client
             .request(
@@ -108,13 +113,13 @@ impl Page {
     }
 }
 
-struct Setup {
-    tenant: String,
-    channel: String,
-    admin: Session,
+pub struct Setup {
+    pub tenant: String,
+    pub channel: String,
+    pub admin: Session,
 }
 
-async fn setup(app: &TestApp, channel_extra: Value) -> Setup {
+pub async fn setup(app: &TestApp, channel_extra: Value) -> Setup {
     let (tenant, admin) = app.tenant("acme").await;
     let b = basics(&admin).await;
     let url = enterprise().await;
@@ -137,7 +142,7 @@ async fn setup(app: &TestApp, channel_extra: Value) -> Setup {
     }
 }
 
-fn user_data(setup: &Setup, credentials: (&str, &str)) -> Value {
+pub fn user_data(setup: &Setup, credentials: (&str, &str)) -> Value {
     let mut data = json!({"thirdUserName": "Zhang San", "thirdUserId": "u-1001", "tenantSpaceId": setup.tenant,
         "channelConfigId": setup.channel, "locale": "zh", "timestamp": 1_700_000_000_000_i64});
     data[credentials.0] = json!(credentials.1);
@@ -191,7 +196,7 @@ async fn token_mode_admits_a_validated_customer_who_then_chats() {
         .await;
     assert_eq!(
         (status, first["seq"].as_i64(), first["duplicate"].as_bool()),
-        (200, Some(1), Some(false)),
+        (200, Some(2), Some(false)),
         "{first}"
     );
     let (_, retried) = page
@@ -199,7 +204,7 @@ async fn token_mode_admits_a_validated_customer_who_then_chats() {
         .await;
     assert_eq!(
         (retried["seq"].as_i64(), retried["duplicate"].as_bool()),
-        (Some(1), Some(true)),
+        (Some(2), Some(true)),
         "a retried send is stored once"
     );
     let (status, listed) = page
@@ -210,13 +215,18 @@ async fn token_mode_admits_a_validated_customer_who_then_chats() {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(listed["messages"].as_array().unwrap().len(), 1);
-    assert_eq!(listed["messages"][0]["content"]["text"], "你好");
+    assert_eq!(
+        listed["messages"].as_array().unwrap().len(),
+        2,
+        "the queue notice, then the message"
+    );
+    assert_eq!(listed["messages"][0]["sender"]["kind"], "system");
+    assert_eq!(listed["messages"][1]["content"]["text"], "你好");
 
     // A reload opens the same conversation again.
     let (_, reopened) = page.call(reqwest::Method::POST, "conversation", None).await;
     assert_eq!(reopened["conversationId"], conversation.as_str());
-    assert_eq!(reopened["lastSeq"], 1);
+    assert_eq!(reopened["lastSeq"], 2);
 }
 
 #[tokio::test]
@@ -237,7 +247,7 @@ async fn a_waiting_poll_answers_as_soon_as_a_message_is_stored() {
     let conversation = opened["conversationId"].as_str().unwrap().to_owned();
     let waiter = {
         let client = page.client.clone();
-        let url = format!("{}/service-cloud/webchat/v1/messages?conversationId={conversation}&after=0&waitSeconds=30", page.base);
+        let url = format!("{}/service-cloud/webchat/v1/messages?conversationId={conversation}&after=1&waitSeconds=30", page.base);
         tokio::spawn(async move {
             client
                 .get(url)
@@ -256,7 +266,7 @@ async fn a_waiting_poll_answers_as_soon_as_a_message_is_stored() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(answer["messages"][0]["seq"], 1);
+    assert_eq!(answer["messages"][0]["seq"], 2);
 }
 
 #[tokio::test]

@@ -1,0 +1,42 @@
+//! Events for agents' desktops: one broadcast channel per signed-in agent, which each of
+//! its WebSocket connections subscribes to. A connection that falls behind is told to
+//! resynchronise through the REST API rather than silently missing events.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use switchboard_domain::EmployeeId;
+use tokio::sync::broadcast;
+
+const BACKLOG: usize = 256;
+
+#[derive(Default)]
+pub struct AgentHub {
+    channels: Mutex<HashMap<EmployeeId, broadcast::Sender<Value>>>,
+}
+
+impl AgentHub {
+    pub fn subscribe(&self, agent: EmployeeId) -> broadcast::Receiver<Value> {
+        self.lock()
+            .entry(agent)
+            .or_insert_with(|| broadcast::channel(BACKLOG).0)
+            .subscribe()
+    }
+
+    /// Sends to the agent's connections, if it has any.
+    pub fn send(&self, agent: EmployeeId, event: Value) {
+        let mut channels = self.lock();
+        if let Some(sender) = channels.get(&agent) {
+            if sender.send(event).is_err() {
+                channels.remove(&agent);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EmployeeId, broadcast::Sender<Value>>> {
+        self.channels
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,296 @@
+//! The agent API: what the workbench uses, and what enterprises use to build their own
+//! desktop (`docs/api/agent.md`). Signing in puts the agent into routing with the skills
+//! and capacity of its profile; conversations then arrive as `assigned` events on the
+//! WebSocket at `/api/v1/agent/events`, and the REST calls answer, read and end them.
+
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use switchboard_domain::conversation::{
+    Content, Conversation, ConversationState, Message, NewMessage, Sender,
+};
+use switchboard_domain::{ConversationId, Rule, ValidationError};
+use switchboard_routing::{AgentStatus, Event, Skill};
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::{IntoParams, ToSchema};
+
+use super::IdPath;
+use crate::auth::AgentCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
+use crate::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    Idle,
+    Busy,
+    Rest,
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: Status,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedIn {
+    pub status: Status,
+    pub max_concurrent_chats: u32,
+    pub conversations: Vec<Conversation>,
+}
+
+/// Signs in to routing as idle, with the skills and capacity of the agent profile.
+#[utoipa::path(post, path = "/api/v1/agent/sign-in", tag = "agent", responses((status = 200, body = SignedIn), (status = 403, body = super::ErrorBody)))]
+pub async fn sign_in(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+) -> ApiResult<Json<SignedIn>> {
+    let skills = agent
+        .profile
+        .skills
+        .iter()
+        .map(|s| Skill {
+            queue: s.queue_id,
+            skill_weight: s.skill_weight,
+            agent_weight: s.agent_weight,
+        })
+        .collect();
+    let capacity = agent.profile.max_concurrent_chats;
+    state
+        .routing
+        .handle(
+            agent.tenant,
+            Event::AgentSignedIn {
+                agent: agent.employee.id,
+                skills,
+                capacity,
+            },
+        )
+        .await?;
+    let conversations = state
+        .store
+        .tenant(agent.tenant)
+        .conversations_of_agent(agent.employee.id)
+        .await?;
+    Ok(Json(SignedIn {
+        status: Status::Idle,
+        max_concurrent_chats: capacity,
+        conversations,
+    }))
+}
+
+/// Leaves routing; conversations the agent still holds go back to the head of their queues.
+#[utoipa::path(post, path = "/api/v1/agent/sign-out", tag = "agent", responses((status = 204)))]
+pub async fn sign_out(agent: AgentCaller, State(state): State<AppState>) -> ApiResult<StatusCode> {
+    state
+        .routing
+        .handle(
+            agent.tenant,
+            Event::AgentSignedOut {
+                agent: agent.employee.id,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Idle takes new conversations; busy and rest keep the current ones only.
+#[utoipa::path(put, path = "/api/v1/agent/status", tag = "agent", request_body = StatusChange, responses((status = 200, body = StatusChange)))]
+pub async fn set_status(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    ApiJson(change): ApiJson<StatusChange>,
+) -> ApiResult<Json<StatusChange>> {
+    let status = match change.status {
+        Status::Idle => AgentStatus::Idle,
+        Status::Busy => AgentStatus::Busy,
+        Status::Rest => AgentStatus::Rest,
+    };
+    state
+        .routing
+        .handle(
+            agent.tenant,
+            Event::AgentStatusChanged {
+                agent: agent.employee.id,
+                status,
+            },
+        )
+        .await?;
+    Ok(Json(change))
+}
+
+/// The conversations the agent holds (assigned or wrapping up).
+#[utoipa::path(get, path = "/api/v1/agent/conversations", tag = "agent", responses((status = 200, body = Vec<Conversation>)))]
+pub async fn conversations(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<Conversation>>> {
+    Ok(Json(
+        state
+            .store
+            .tenant(agent.tenant)
+            .conversations_of_agent(agent.employee.id)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct After {
+    /// Answer the messages after this sequence number (0 for all).
+    #[serde(default)]
+    pub after: i64,
+}
+
+/// A conversation's messages after a sequence number, up to 200.
+#[utoipa::path(get, path = "/api/v1/agent/conversations/{id}/messages", tag = "agent", params(("id" = String, Path), After),
+    responses((status = 200, body = Vec<Message>), (status = 404, body = super::ErrorBody)))]
+pub async fn messages(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ConversationId>,
+    Query(after): Query<After>,
+) -> ApiResult<Json<Vec<Message>>> {
+    held(&state, &agent, id).await?;
+    Ok(Json(
+        state
+            .store
+            .tenant(agent.tenant)
+            .messages_after(id, after.after, 200)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Reply {
+    /// A new id for each message; the same id when retrying it.
+    pub client_message_id: String,
+    pub content: Content,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    pub seq: i64,
+    pub duplicate: bool,
+    pub message: Message,
+}
+
+/// Replies in a conversation the agent holds; answers once the message is stored.
+#[utoipa::path(post, path = "/api/v1/agent/conversations/{id}/messages", tag = "agent", params(("id" = String, Path)), request_body = Reply,
+    responses((status = 200, body = Stored), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn reply(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ConversationId>,
+    ApiJson(reply): ApiJson<Reply>,
+) -> ApiResult<Json<Stored>> {
+    let message = NewMessage {
+        sender: Sender::Agent {
+            employee_id: agent.employee.id,
+        },
+        client_message_id: reply.client_message_id,
+        content: reply.content,
+    };
+    message.validate()?;
+    let conversation = held(&state, &agent, id).await?;
+    if conversation.state != ConversationState::Assigned {
+        let reason = "the conversation is no longer being served".into();
+        return Err(ValidationError::new("id", Rule::NotAllowed { reason }).into());
+    }
+    let appended = state
+        .store
+        .tenant(agent.tenant)
+        .append_message(id, &message)
+        .await?;
+    if !appended.duplicate {
+        state.hub.notify(id);
+    }
+    Ok(Json(Stored {
+        seq: appended.message.seq,
+        duplicate: appended.duplicate,
+        message: appended.message,
+    }))
+}
+
+/// Ends the conversation for the customer; the agent wraps up for the queue's wrap-up time.
+#[utoipa::path(post, path = "/api/v1/agent/conversations/{id}/end", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, body = Conversation), (status = 404, body = super::ErrorBody)))]
+pub async fn end(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ConversationId>,
+) -> ApiResult<Json<Conversation>> {
+    let conversation = held(&state, &agent, id).await?;
+    let scope = state.store.tenant(agent.tenant);
+    if conversation.state == ConversationState::Assigned {
+        scope
+            .set_conversation_state(id, ConversationState::WrapUp, Some(agent.employee.id))
+            .await?;
+        state.hub.notify(id);
+        state
+            .routing
+            .handle(agent.tenant, Event::ConversationEnded { conversation: id })
+            .await?;
+    }
+    Ok(Json(scope.conversation(id).await?))
+}
+
+/// The conversation, if this agent holds it.
+async fn held(
+    state: &AppState,
+    agent: &AgentCaller,
+    id: ConversationId,
+) -> ApiResult<Conversation> {
+    let conversation = state.store.tenant(agent.tenant).conversation(id).await?;
+    if conversation.agent_id != Some(agent.employee.id) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(conversation)
+}
+
+/// The agent's events as JSON text frames: `assigned` (a conversation for the agent),
+/// `message` (from a customer), `customerLeft`, `wrapUpStarted`, `wrapUpEnded`, and
+/// `resync` when the connection fell behind (fetch conversations and messages again).
+#[utoipa::path(get, path = "/api/v1/agent/events", tag = "agent", responses((status = 101, description = "WebSocket of agent events")))]
+pub async fn events(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let receiver = state.agent_hub.subscribe(agent.employee.id);
+    upgrade.on_upgrade(move |socket| forward(socket, receiver))
+}
+
+async fn forward(
+    mut socket: WebSocket,
+    mut events: tokio::sync::broadcast::Receiver<serde_json::Value>,
+) {
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let text = match event {
+                    Ok(event) => event.to_string(),
+                    Err(RecvError::Lagged(_)) => json!({"type": "resync"}).to_string(),
+                    Err(RecvError::Closed) => return,
+                };
+                if socket.send(WsMessage::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

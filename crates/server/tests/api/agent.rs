@@ -1,0 +1,308 @@
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::*;
+use crate::webchat::{setup, user_data, Page, Setup, NEW_LOADER};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn events(app: &TestApp, agent: &Session) -> Socket {
+    let url = format!(
+        "{}/api/v1/agent/events",
+        app.base.replace("http://", "ws://")
+    );
+    let mut request = url.into_client_request().unwrap();
+    let bearer = format!("Bearer {}", agent.token.as_deref().unwrap());
+    request
+        .headers_mut()
+        .insert("authorization", bearer.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// The next event of `kind`, skipping others; bounded in time.
+async fn next_event(socket: &mut Socket, kind: &str) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let frame = socket.next().await.unwrap().unwrap();
+            if let Ok(text) = frame.to_text() {
+                let event: Value = serde_json::from_str(text).unwrap();
+                if event["type"] == kind {
+                    return event;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} event"))
+}
+
+async fn agent(app: &TestApp, setup: &Setup, account: &str, work_no: u32) -> Session {
+    let queues = setup.admin.get("/api/v1/skill-queues").await.expect(200);
+    let queue = queues["items"][0]["id"].as_str().unwrap();
+    setup
+        .admin
+        .post(
+            "/api/v1/employees",
+            crate::support::agent(account, work_no, queue),
+        )
+        .await
+        .expect(201);
+    app.login_first_time(account, INITIAL).await
+}
+
+async fn customer(app: &TestApp, setup: &Setup, user: &str) -> (Page, String) {
+    let page = Page::new(app, None);
+    let mut data = user_data(setup, ("thirdUserToken", "good-token"));
+    data["thirdUserId"] = json!(user);
+    assert_eq!(page.load(NEW_LOADER, &data).await.0, 200);
+    let (_, opened) = page.call(Method::POST, "conversation", None).await;
+    (page, opened["conversationId"].as_str().unwrap().to_owned())
+}
+
+/// What the customer's widget gets, waiting for something new after `after`.
+async fn customer_sees(page: &Page, conversation: &str, after: i64) -> Value {
+    let path = format!("messages?conversationId={conversation}&after={after}&waitSeconds=10");
+    page.call(Method::GET, &path, None).await.1
+}
+
+#[tokio::test]
+async fn a_queued_customer_reaches_a_signed_in_agent_and_they_chat_both_ways() {
+    let app = TestApp::start().await;
+    let setup = setup(&app, json!({})).await;
+    let queue = setup.admin.get("/api/v1/skill-queues").await.expect(200)["items"][0].clone();
+    let mut fast = queue.clone();
+    for key in ["id", "createdAt", "updatedAt"] {
+        fast.as_object_mut().unwrap().remove(key);
+    }
+    fast["wrapUpSeconds"] = json!(1);
+    setup
+        .admin
+        .put(
+            &format!("/api/v1/skill-queues/{}", queue["id"].as_str().unwrap()),
+            fast,
+        )
+        .await
+        .expect(200);
+    let ann = agent(&app, &setup, "ann", 101).await;
+
+    let (page, conversation) = customer(&app, &setup, "u-1001").await;
+    let queued = customer_sees(&page, &conversation, 0).await;
+    assert_eq!(queued["messages"][0]["sender"]["kind"], "system");
+    assert!(
+        queued["messages"][0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("number 1"),
+        "{queued}"
+    );
+
+    let mut socket = events(&app, &ann).await;
+    let signed_in = ann
+        .post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(signed_in["status"], "idle");
+    let assigned = next_event(&mut socket, "assigned").await;
+    assert_eq!(assigned["conversation"]["id"], conversation.as_str());
+    let connected = customer_sees(&page, &conversation, 1).await;
+    assert!(
+        connected["messages"][0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("connected to ann"),
+        "{connected}"
+    );
+    assert_eq!(connected["state"], "assigned");
+
+    let hello = json!({"conversationId": conversation, "clientMessageId": "c-1", "content": {"type": "text", "text": "Where is my order?"}});
+    page.call(Method::POST, "messages", Some(hello)).await;
+    let heard = next_event(&mut socket, "message").await;
+    assert_eq!(heard["message"]["content"]["text"], "Where is my order?");
+
+    let reply =
+        json!({"clientMessageId": "a-1", "content": {"type": "text", "text": "On its way!"}});
+    let stored = ann
+        .post(
+            &format!("/api/v1/agent/conversations/{conversation}/messages"),
+            reply.clone(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(stored["duplicate"], false);
+    assert_eq!(
+        ann.post(
+            &format!("/api/v1/agent/conversations/{conversation}/messages"),
+            reply
+        )
+        .await
+        .expect(200)["duplicate"],
+        true
+    );
+    let answered = customer_sees(&page, &conversation, stored["seq"].as_i64().unwrap() - 1).await;
+    assert_eq!(answered["messages"][0]["sender"]["kind"], "agent");
+    assert_eq!(answered["messages"][0]["content"]["text"], "On its way!");
+    let history = ann
+        .get(&format!(
+            "/api/v1/agent/conversations/{conversation}/messages?after=0"
+        ))
+        .await
+        .expect(200);
+    assert_eq!(
+        history.as_array().unwrap().len(),
+        4,
+        "queue notice, connected notice, question, answer"
+    );
+
+    let ended = ann
+        .post(
+            &format!("/api/v1/agent/conversations/{conversation}/end"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(ended["state"], "wrapUp");
+    next_event(&mut socket, "wrapUpEnded").await;
+    let closed = page
+        .call(
+            Method::GET,
+            &format!("messages?conversationId={conversation}&after=0"),
+            None,
+        )
+        .await
+        .1;
+    assert_eq!(closed["state"], "closed");
+    assert!(ann
+        .get("/api/v1/agent/conversations")
+        .await
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_full_agent_leaves_the_next_customer_waiting_until_a_slot_frees() {
+    let app = TestApp::start().await;
+    let setup = setup(&app, json!({})).await;
+    let queue = setup.admin.get("/api/v1/skill-queues").await.expect(200)["items"][0].clone();
+    let queue_id = queue["id"].as_str().unwrap().to_owned();
+    let no_wrap_up = json!({"name": queue["name"], "type": "multimedia", "wrapUpSeconds": 0});
+    setup
+        .admin
+        .put(&format!("/api/v1/skill-queues/{queue_id}"), no_wrap_up)
+        .await
+        .expect(200);
+    let mut one_chat = crate::support::agent("ann", 101, &queue_id);
+    one_chat["agent"]["maxConcurrentChats"] = json!(1);
+    setup
+        .admin
+        .post("/api/v1/employees", one_chat)
+        .await
+        .expect(201);
+    let ann = app.login_first_time("ann", INITIAL).await;
+
+    let mut socket = events(&app, &ann).await;
+    ann.post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+    let (_, first) = customer(&app, &setup, "u-1001").await;
+    assert_eq!(
+        next_event(&mut socket, "assigned").await["conversation"]["id"],
+        first.as_str()
+    );
+    let (second_page, second) = customer(&app, &setup, "u-2002").await;
+    let waiting = second_page
+        .call(
+            Method::GET,
+            &format!("messages?conversationId={second}&after=0"),
+            None,
+        )
+        .await
+        .1;
+    assert_eq!(waiting["state"], "queued", "the agent's one slot is taken");
+    assert!(waiting["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("number 1"));
+
+    ann.post(
+        &format!("/api/v1/agent/conversations/{first}/end"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        next_event(&mut socket, "assigned").await["conversation"]["id"],
+        second.as_str(),
+        "the freed slot serves the next"
+    );
+
+    ann.post("/api/v1/agent/sign-out", json!({}))
+        .await
+        .expect(204);
+    let requeued = second_page
+        .call(
+            Method::GET,
+            &format!("messages?conversationId={second}&after=0"),
+            None,
+        )
+        .await
+        .1;
+    assert_eq!(
+        requeued["state"], "queued",
+        "signing out puts the conversation back in the queue"
+    );
+    ann.post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        next_event(&mut socket, "assigned").await["conversation"]["id"],
+        second.as_str()
+    );
+}
+
+#[tokio::test]
+async fn only_agents_use_the_agent_api_and_only_for_their_own_conversations() {
+    let app = TestApp::start().await;
+    let setup = setup(&app, json!({})).await;
+    setup
+        .admin
+        .post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect_error(403, "forbidden", None);
+    let ann = agent(&app, &setup, "ann", 101).await;
+    let bob = agent(&app, &setup, "bob", 102).await;
+    let mut socket = events(&app, &ann).await;
+    ann.post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+    let (_, conversation) = customer(&app, &setup, "u-1001").await;
+    next_event(&mut socket, "assigned").await;
+    bob.get(&format!(
+        "/api/v1/agent/conversations/{conversation}/messages"
+    ))
+    .await
+    .expect_error(404, "not_found", None);
+    let reply = json!({"clientMessageId": "b-1", "content": {"type": "text", "text": "hi"}});
+    bob.post(
+        &format!("/api/v1/agent/conversations/{conversation}/messages"),
+        reply,
+    )
+    .await
+    .expect_error(404, "not_found", None);
+    bob.post(
+        &format!("/api/v1/agent/conversations/{conversation}/end"),
+        json!({}),
+    )
+    .await
+    .expect_error(404, "not_found", None);
+    app.anonymous()
+        .post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect_error(401, "unauthenticated", None);
+}
