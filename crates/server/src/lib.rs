@@ -11,6 +11,7 @@ mod hub;
 mod json;
 mod router;
 mod routing;
+mod web;
 pub mod webchat;
 
 use std::net::SocketAddr;

@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { Json(document) }),
         )
         .merge(crate::webchat::routes(&state.config.context_path))
+        .merge(crate::web::routes())
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -59,3 +59,43 @@ async fn the_openapi_document_describes_every_route() {
     }
     assert_eq!(switchboard_server::openapi().paths.paths.len(), paths.len());
 }
+
+#[tokio::test]
+async fn the_workbench_is_served_with_safe_headers() {
+    let app = TestApp::start().await;
+    let client = reqwest::Client::new();
+    for (path, kind) in [
+        ("/workbench/", "text/html"),
+        ("/workbench/app.js", "application/javascript"),
+        ("/workbench/app.css", "text/css"),
+        ("/", "text/html"),
+    ] {
+        let response = client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind),
+            "{path}"
+        );
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert!(response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'"));
+    }
+    let page = client
+        .get(format!("{}/workbench/", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/workbench/app.js"));
+}

@@ -1,0 +1,273 @@
+// Switchboard workbench: an agent's desk built only on the documented agent API
+// (docs/api/agent.md): REST under /api/v1 and the WebSocket /api/v1/agent/events.
+"use strict";
+
+const state = {
+  me: null,
+  signedIn: false,
+  conversations: new Map(), // id -> { conversation, lastSeq, unread, wrappingUp }
+  selected: null,
+  socket: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+async function api(method, path, body) {
+  const options = { method, credentials: "same-origin", headers: {} };
+  if (body !== undefined) {
+    options.headers["content-type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch("/api/v1" + path, options);
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const error = new Error((data && data.message) || "HTTP " + response.status);
+    error.status = response.status;
+    error.code = data && data.code;
+    throw error;
+  }
+  return data;
+}
+
+function show(view) {
+  for (const id of ["login", "password", "desk"]) {
+    $(id).hidden = id !== view;
+  }
+}
+
+async function start() {
+  try {
+    state.me = await api("GET", "/auth/me");
+  } catch (error) {
+    show("login");
+    return;
+  }
+  if (state.me.passwordChangeRequired) {
+    show("password");
+    return;
+  }
+  $("who").textContent = state.me.account;
+  show("desk");
+  connect();
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  $("login-error").textContent = "";
+  try {
+    await api("POST", "/auth/login", { account: form.get("account"), password: form.get("password") });
+    await start();
+  } catch (error) {
+    $("login-error").textContent = error.message;
+  }
+});
+
+$("password-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  $("password-error").textContent = "";
+  try {
+    await api("POST", "/auth/password", { currentPassword: form.get("currentPassword"), newPassword: form.get("newPassword") });
+    await start();
+  } catch (error) {
+    $("password-error").textContent = error.message;
+  }
+});
+
+$("logout").addEventListener("click", async () => {
+  if (state.signedIn) {
+    await api("POST", "/agent/sign-out").catch(() => {});
+  }
+  await api("POST", "/auth/logout").catch(() => {});
+  location.reload();
+});
+
+$("sign-in").addEventListener("click", async () => {
+  if (state.signedIn) {
+    await api("POST", "/agent/sign-out");
+    state.signedIn = false;
+  } else {
+    const answer = await api("POST", "/agent/sign-in");
+    state.signedIn = true;
+    answer.conversations.forEach(track);
+    $("status").value = answer.status;
+  }
+  $("sign-in").textContent = state.signedIn ? "Sign out of routing" : "Sign in to routing";
+  $("status").disabled = !state.signedIn;
+  render();
+});
+
+$("status").addEventListener("change", async (event) => {
+  await api("PUT", "/agent/status", { status: event.target.value });
+});
+
+// The event stream: hints to look, the messages themselves are always fetched by REST.
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(scheme + "//" + location.host + "/api/v1/agent/events");
+  state.socket = socket;
+  socket.onopen = async () => {
+    $("connection").textContent = "";
+    if (state.signedIn) {
+      const answer = await api("POST", "/agent/sign-in");
+      answer.conversations.forEach(track);
+      refreshAll();
+    }
+  };
+  socket.onmessage = (frame) => onEvent(JSON.parse(frame.data));
+  socket.onclose = () => {
+    $("connection").textContent = "reconnecting…";
+    setTimeout(connect, 2000);
+  };
+}
+
+function onEvent(event) {
+  switch (event.type) {
+    case "assigned":
+      track(event.conversation);
+      refresh(event.conversation.id);
+      break;
+    case "message":
+      refresh(event.message.conversationId);
+      break;
+    case "customerLeft":
+      refresh(event.conversationId);
+      break;
+    case "wrapUpStarted":
+      mark(event.conversationId, (entry) => { entry.wrappingUp = true; });
+      break;
+    case "wrapUpEnded":
+      state.conversations.delete(event.conversationId);
+      if (state.selected === event.conversationId) {
+        state.selected = null;
+      }
+      render();
+      break;
+    case "resync":
+      refreshAll();
+      break;
+  }
+}
+
+function track(conversation) {
+  if (!state.conversations.has(conversation.id)) {
+    state.conversations.set(conversation.id, { conversation, messages: [], lastSeq: 0, unread: 0, wrappingUp: conversation.state === "wrapUp" });
+  }
+  render();
+}
+
+function mark(id, change) {
+  const entry = state.conversations.get(id);
+  if (entry) {
+    change(entry);
+    render();
+  }
+}
+
+async function refreshAll() {
+  for (const id of state.conversations.keys()) {
+    await refresh(id);
+  }
+}
+
+// Fetches what came after the last message shown: nothing is shown twice or skipped.
+async function refresh(id) {
+  const entry = state.conversations.get(id);
+  if (!entry) {
+    return;
+  }
+  const messages = await api("GET", "/agent/conversations/" + id + "/messages?after=" + entry.lastSeq).catch(() => []);
+  for (const message of messages) {
+    if (message.seq <= entry.lastSeq) {
+      continue;
+    }
+    entry.messages.push(message);
+    entry.lastSeq = message.seq;
+    if (state.selected !== id && message.sender.kind === "customer") {
+      entry.unread += 1;
+    }
+  }
+  render();
+}
+
+function render() {
+  const list = $("conversations");
+  list.textContent = "";
+  for (const [id, entry] of state.conversations) {
+    const item = document.createElement("li");
+    item.dataset.id = id;
+    item.className = (state.selected === id ? "selected " : "") + (entry.wrappingUp ? "wrapup" : "");
+    const label = document.createElement("span");
+    label.textContent = "Customer " + entry.conversation.customerId.slice(-6) + (entry.wrappingUp ? " (wrap-up)" : "");
+    item.appendChild(label);
+    if (entry.unread > 0) {
+      const badge = document.createElement("span");
+      badge.className = "unread";
+      badge.textContent = String(entry.unread);
+      item.appendChild(badge);
+    }
+    item.addEventListener("click", () => select(id));
+    list.appendChild(item);
+  }
+  $("empty").hidden = state.conversations.size > 0;
+  const entry = state.selected && state.conversations.get(state.selected);
+  $("chat").hidden = !entry;
+  if (!entry) {
+    return;
+  }
+  $("chat-title").textContent = "Customer " + entry.conversation.customerId;
+  $("end").disabled = entry.wrappingUp;
+  const messages = $("messages");
+  messages.textContent = "";
+  for (const message of entry.messages) {
+    const item = document.createElement("li");
+    item.className = message.sender.kind;
+    item.dataset.seq = String(message.seq);
+    item.textContent = message.content.type === "text" ? message.content.text : (message.content.name || message.content.fileId);
+    messages.appendChild(item);
+  }
+  messages.scrollTop = messages.scrollHeight;
+}
+
+function select(id) {
+  state.selected = id;
+  mark(id, (entry) => { entry.unread = 0; });
+}
+
+$("reply").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = $("reply-text");
+  const text = input.value.trim();
+  const id = state.selected;
+  if (!text || !id) {
+    return;
+  }
+  input.value = "";
+  const clientMessageId = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(36).slice(2);
+  // Retried with the same id until stored, so a dropped connection neither loses nor doubles it.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await api("POST", "/agent/conversations/" + id + "/messages", { clientMessageId, content: { type: "text", text } });
+      break;
+    } catch (error) {
+      if (error.status && error.status < 500) {
+        alert(error.message);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** attempt, 10000)));
+    }
+  }
+  refresh(id);
+});
+
+$("end").addEventListener("click", async () => {
+  const id = state.selected;
+  if (id) {
+    await api("POST", "/agent/conversations/" + id + "/end");
+    mark(id, (entry) => { entry.wrappingUp = true; });
+  }
+});
+
+start();
