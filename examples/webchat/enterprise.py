@@ -19,6 +19,7 @@ Run against `switchboard serve --demo` (see README.md beside this file):
 """
 
 import argparse
+import datetime
 import hashlib
 import hmac
 import http.server
@@ -54,6 +55,7 @@ class Enterprise:
         self.secret_key = args.secret_key
         self.user_id, self.user_name, self.locale = args.user_id, args.user_name, args.locale
         self.token_key = secrets.token_bytes(32)
+        self.clock_skew = args.clock_skew_seconds
 
     def token_for(self, user_id):
         return hmac.new(self.token_key, user_id.encode(), hashlib.sha256).hexdigest()
@@ -85,7 +87,9 @@ class Enterprise:
         """Signs the thirdUserData the page will post, as Switchboard will receive it."""
         host = urlparse(self.switchboard).netloc
         uri = self.context_path + "/webclient/chat_client/js/newThirdPartyClient.js"
-        return auth_v2.sign(self.channel, self.secret_key, auth_v2.now_timestamp(), "POST", uri, [], [("host", host)], raw_body)
+        at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=self.clock_skew)
+        timestamp = at.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (at.microsecond // 1000)
+        return auth_v2.sign(self.channel, self.secret_key, timestamp, "POST", uri, [], [("host", host)], raw_body)
 
 
 def handler(enterprise):
@@ -144,6 +148,8 @@ def main():
     parser.add_argument("--user-id", default="u-1001")
     parser.add_argument("--user-name", default="Zhang San")
     parser.add_argument("--locale", default="en", choices=["en", "zh"])
+    parser.add_argument("--clock-skew-seconds", type=int, default=0,
+                        help="sign as if the clock were off by this much (to see stale signatures refused)")
     parser.add_argument("--listen", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     args = parser.parse_args()

@@ -6,6 +6,7 @@ mod support;
 
 mod agent;
 mod auth;
+mod browser;
 mod documents;
 mod exports;
 mod isolation;
