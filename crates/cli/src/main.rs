@@ -192,6 +192,15 @@ fn print_demo(base_url: &str, demo: &Demo, file: &Path) {
         println!("  agent            {} / {}", agent.account, agent.password);
     }
     println!();
+    println!(
+        "Try the web chat as a customer: {base_url}/try/{}   (sign in there as {})",
+        demo.channel_config_id, demo.admin.account
+    );
+    println!(
+        "Answer as an agent in the workbench: {base_url}/workbench/   (as {})",
+        demo.agents[0].account
+    );
+    println!();
     println!("Sign in as the tenant admin and list the channels:");
     println!(
         "  curl -s -c cookies -H 'content-type: application/json' -d '{{\"account\":\"{}\",\"password\":\"{}\"}}' {base_url}/api/v1/auth/login",

@@ -30,7 +30,7 @@ use crate::AppState;
 
 pub const LOADER_PATH: &str = "/webclient/chat_client/js/thirdPartyClient.js";
 pub const NEW_LOADER_PATH: &str = "/webclient/chat_client/js/newThirdPartyClient.js";
-const WIDGET_SCRIPT: &str = include_str!("../../../../web/widget/widget.js");
+pub const WIDGET_SCRIPT: &str = include_str!("../../../../web/widget/widget.js");
 /// How long a customer's web chat session lasts without signing in again.
 pub const WIDGET_SESSION_HOURS: i64 = 24;
 
@@ -330,7 +330,7 @@ async fn verify_signature(
 
 /// Where the widget reaches Switchboard: the host the page used (a proxy may forward it)
 /// and the context path.
-fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     let header = |name: &str| {
         headers
             .get(name)

@@ -4,6 +4,7 @@
 mod cors;
 mod loader;
 mod protocol;
+mod try_it;
 pub mod validation;
 
 use axum::extract::Request;
@@ -44,6 +45,7 @@ pub fn routes(context_path: &str) -> Router<AppState> {
             &at("/webchat/v1/close"),
             post(protocol::close).options(preflight),
         )
+        .route("/try/{channel}", get(try_it::page))
 }
 
 async fn preflight(request: Request) -> Response {

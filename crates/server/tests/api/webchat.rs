@@ -485,3 +485,68 @@ async fn a_customer_cannot_reach_another_customers_conversation() {
         404
     );
 }
+
+#[tokio::test]
+async fn try_it_admits_a_test_customer_for_a_signed_in_administrator_only() {
+    let app = TestApp::start().await;
+    let setup = setup(&app, json!({})).await;
+    let path = format!("{}/try/{}", app.base, setup.channel);
+    let anonymous = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = anonymous
+        .get(&path)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Sign in") && !page.contains("__SWITCHBOARD_WIDGET__"),
+        "{page}"
+    );
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = json!({"account": "acme_admin", "password": PASSWORD});
+    assert_eq!(
+        browser
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&login)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let response = browser.get(&path).send().await.unwrap();
+    assert!(response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("ccmessaging-token="));
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("window.__SWITCHBOARD_WIDGET__ = {") && page.contains(&setup.channel),
+        "the widget, for this channel"
+    );
+    let opened: Value = browser
+        .post(format!(
+            "{}/service-cloud/webchat/v1/conversation",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(opened["state"], "queued");
+
+    let (_, other) = app.tenant("other").await;
+    let foreign = other.get(&format!("/try/{}", setup.channel)).await;
+    assert_eq!(foreign.status, 404, "another tenant's channel");
+}
