@@ -28,7 +28,13 @@
       you: "You",
       agent: "Agent",
       bot: "Assistant",
-      system: "System"
+      system: "System",
+      rate: "Rate",
+      rateTitle: "How was our service?",
+      comment: "Comment (optional)",
+      submit: "Submit",
+      thanks: "Thank you for your evaluation.",
+      chooseRating: "Choose from 1 to 5 stars."
     },
     zh: {
       title: "在线客服",
@@ -44,7 +50,13 @@
       you: "我",
       agent: "客服",
       bot: "机器人",
-      system: "系统"
+      system: "系统",
+      rate: "评价",
+      rateTitle: "请对本次服务进行评价",
+      comment: "评价内容（可选）",
+      submit: "提交",
+      thanks: "感谢您的评价。",
+      chooseRating: "请选择 1 到 5 颗星。"
     }
   };
   var t = TEXTS[config.locale] || TEXTS.en;
@@ -130,6 +142,12 @@
     ".sb-agent,.sb-bot{align-self:flex-start;background:#eaeef2}" +
     ".sb-system{align-self:center;background:transparent;color:#57606a;font-size:12px}" +
     ".sb-pending{opacity:.6}" +
+    ".sb-head .sb-actions{display:flex;gap:10px}" +
+    ".sb-rating{padding:10px 14px;border-bottom:1px solid #d0d7de;background:#fffbea}" +
+    ".sb-stars button{border:0;background:transparent;font-size:22px;color:#c9ccd1;cursor:pointer;padding:0 2px}" +
+    ".sb-stars button.on{color:#e3a008}" +
+    ".sb-rating input{width:100%;margin:6px 0;padding:6px;border:1px solid #d0d7de;border-radius:6px;font:inherit}" +
+    ".sb-rating .sb-rating-send{border:0;border-radius:6px;padding:6px 12px;background:#0b63ce;color:#fff;font:inherit;cursor:pointer}" +
     ".sb-form{display:flex;gap:8px;padding:10px;border-top:1px solid #d0d7de}" +
     ".sb-form input{flex:1;padding:8px;border:1px solid #d0d7de;border-radius:8px;font:inherit}" +
     ".sb-form button{border:0;border-radius:8px;padding:8px 14px;background:#0b63ce;color:#fff;font:inherit;cursor:pointer}" +
@@ -137,8 +155,14 @@
     "<div class='sb'>" +
     "<button class='sb-button' type='button'></button>" +
     "<section class='sb-window' role='dialog'>" +
-    "<header class='sb-head'><span class='sb-title'></span><button class='sb-close' type='button'></button></header>" +
+    "<header class='sb-head'><span class='sb-title'></span><span class='sb-actions'>" +
+    "<button class='sb-rate' type='button' hidden></button><button class='sb-close' type='button'></button></span></header>" +
     "<div class='sb-privacy'></div><div class='sb-status'></div>" +
+    "<div class='sb-rating' hidden><div class='sb-rating-title'></div><div class='sb-stars'>" +
+    "<button type='button' data-rating='1'>★</button><button type='button' data-rating='2'>★</button>" +
+    "<button type='button' data-rating='3'>★</button><button type='button' data-rating='4'>★</button>" +
+    "<button type='button' data-rating='5'>★</button></div>" +
+    "<input class='sb-comment' maxlength='500'><button type='button' class='sb-rating-send'></button></div>" +
     "<div class='sb-list' aria-live='polite'></div>" +
     "<form class='sb-form'><input class='sb-input' autocomplete='off' maxlength='5000'><button type='submit' class='sb-send'></button></form>" +
     "</section></div>";
@@ -153,6 +177,10 @@
   $(".sb-privacy").textContent = t.privacy;
   $(".sb-input").setAttribute("placeholder", t.placeholder);
   $(".sb-send").textContent = t.send;
+  $(".sb-rate").textContent = t.rate;
+  $(".sb-rating-title").textContent = t.rateTitle;
+  $(".sb-comment").setAttribute("placeholder", t.comment);
+  $(".sb-rating-send").textContent = t.submit;
   (document.body || document.documentElement).appendChild(host);
 
   function setStatus(text) {
@@ -196,6 +224,10 @@
     }
     var item = bubble(message.sender.kind, author(message.sender), describe(message.content));
     item.setAttribute("data-seq", String(message.seq));
+    if (message.sender.kind === "agent") {
+      // The service can be rated once an agent has answered, during or after the chat.
+      $(".sb-rate").hidden = false;
+    }
   }
 
   function cssEscape(value) {
@@ -298,6 +330,37 @@
     save();
     renderPending(entry);
     deliver(entry, 0);
+  });
+
+  // ---- satisfaction evaluation ------------------------------------------------------
+  var rating = 0;
+  $(".sb-rate").addEventListener("click", function () {
+    $(".sb-rating").hidden = !$(".sb-rating").hidden;
+  });
+  Array.prototype.forEach.call(root.querySelectorAll(".sb-stars button"), function (star) {
+    star.addEventListener("click", function () {
+      rating = Number(star.getAttribute("data-rating"));
+      Array.prototype.forEach.call(root.querySelectorAll(".sb-stars button"), function (other) {
+        other.classList.toggle("on", Number(other.getAttribute("data-rating")) <= rating);
+      });
+    });
+  });
+  $(".sb-rating-send").addEventListener("click", function () {
+    if (!rating) {
+      setStatus(t.chooseRating);
+      return;
+    }
+    api("POST", "evaluation", {
+      conversationId: state.conversationId,
+      rating: rating,
+      comment: $(".sb-comment").value.trim()
+    }).then(function () {
+      $(".sb-rating").hidden = true;
+      setStatus("");
+      bubble("system", "", t.thanks);
+    }, function (error) {
+      setStatus(error.message);
+    });
   });
 
   var started = false;

@@ -212,6 +212,27 @@ pub struct Conversation {
     pub closed_at: Option<Timestamp>,
 }
 
+/// A customer's satisfaction evaluation of the service in a conversation [000 step 7]:
+/// possible once an agent has written in it, during or after the chat; the last counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Evaluation {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub rating: u8,
+    #[serde(default)]
+    pub comment: String,
+}
+
+pub const MAX_EVALUATION_COMMENT_CHARS: usize = 500;
+
+impl Evaluation {
+    pub fn validate(&self) -> Checked {
+        crate::validation::in_range("rating", self.rating.into(), 1, 5)?;
+        max_chars("comment", &self.comment, MAX_EVALUATION_COMMENT_CHARS)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -251,6 +272,21 @@ mod tests {
         })
         .unwrap();
         assert_eq!(sender, json!({"kind": "agent", "employeeId": "7"}));
+    }
+
+    #[test]
+    fn evaluations_rate_one_to_five_with_a_short_comment() {
+        let rate = |rating, comment: &str| {
+            Evaluation {
+                rating,
+                comment: comment.into(),
+            }
+            .validate()
+        };
+        assert!(rate(1, "").is_ok() && rate(5, "great").is_ok());
+        assert_eq!(rate(0, "").unwrap_err().field, "rating");
+        assert_eq!(rate(6, "").unwrap_err().field, "rating");
+        assert_eq!(rate(3, &"x".repeat(501)).unwrap_err().field, "comment");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use switchboard_domain::conversation::{
-    Content, Conversation, ConversationState, Customer, Message, NewMessage, Sender,
+    Content, Conversation, ConversationState, Customer, Evaluation, Message, NewMessage, Sender,
 };
 use switchboard_domain::time::Timestamp;
 use switchboard_domain::{
@@ -329,4 +329,64 @@ fn message_from_row(row: &AnyRow) -> Result<Message> {
         content: from_json::<Content>("message content", &row.try_get::<String, _>("content")?)?,
         created_at: Timestamp(row.try_get("created_at")?),
     })
+}
+
+impl TenantScope<'_> {
+    /// Records the customer's evaluation of a conversation, replacing an earlier one. The
+    /// agent evaluated is the last one who wrote; without one the evaluation is refused.
+    pub async fn evaluate(
+        &self,
+        conversation: ConversationId,
+        evaluation: &Evaluation,
+    ) -> Result<EmployeeId> {
+        let now = now_millis();
+        let mut tx = self.store.write.begin().await?;
+        let agent = sqlx::query(
+            "SELECT sender_id FROM messages WHERE tenant_id = $1 AND conversation_id = $2 AND sender_kind = 'agent' \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(self.tenant.0)
+        .bind(conversation.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .and_then(|row| row.try_get::<Option<i64>, _>("sender_id").ok().flatten())
+        .map(EmployeeId);
+        let Some(agent) = agent else {
+            let reason = "an evaluation is possible once an agent has answered".into();
+            return Err(ValidationError::new("conversationId", Rule::NotAllowed { reason }).into());
+        };
+        sqlx::query(
+            "INSERT INTO evaluations (conversation_id, tenant_id, agent_id, rating, comment, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (conversation_id) DO UPDATE SET \
+             agent_id = excluded.agent_id, rating = excluded.rating, comment = excluded.comment, updated_at = excluded.updated_at",
+        )
+        .bind(conversation.0)
+        .bind(self.tenant.0)
+        .bind(agent.0)
+        .bind(i64::from(evaluation.rating))
+        .bind(&evaluation.comment)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(agent)
+    }
+
+    /// The conversation's evaluation, if the customer gave one.
+    pub async fn evaluation(&self, conversation: ConversationId) -> Result<Option<Evaluation>> {
+        let row = sqlx::query(
+            "SELECT rating, comment FROM evaluations WHERE tenant_id = $1 AND conversation_id = $2",
+        )
+        .bind(self.tenant.0)
+        .bind(conversation.0)
+        .fetch_optional(&self.store.read)
+        .await?;
+        row.map(|r| {
+            Ok(Evaluation {
+                rating: u8::try_from(r.try_get::<i64, _>("rating")?).unwrap_or_default(),
+                comment: r.try_get("comment")?,
+            })
+        })
+        .transpose()
+    }
 }

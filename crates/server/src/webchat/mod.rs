@@ -45,6 +45,10 @@ pub fn routes(context_path: &str) -> Router<AppState> {
             &at("/webchat/v1/close"),
             post(protocol::close).options(preflight),
         )
+        .route(
+            &at("/webchat/v1/evaluation"),
+            post(protocol::evaluate).options(preflight),
+        )
         .route("/try/{channel}", get(try_it::page))
 }
 

@@ -6,7 +6,8 @@
 //!   `clientMessageId` answers the same number and stores nothing;
 //! - `GET messages?conversationId=…&after=N&waitSeconds=W` answers the messages after
 //!   sequence number N, waiting up to W seconds (≤ 30) for one if there is none yet;
-//! - `POST close {conversationId}` ends the conversation.
+//! - `POST close {conversationId}` ends the conversation;
+//! - `POST evaluation {conversationId, rating, comment}` rates the service.
 
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_domain::channel::Channel;
 use switchboard_domain::conversation::{
-    Content, Conversation, ConversationState, NewMessage, Sender,
+    Content, Conversation, ConversationState, Evaluation, NewMessage, Sender,
 };
 use switchboard_domain::ConversationId;
 use switchboard_routing::Event;
@@ -282,6 +283,39 @@ pub async fn close(State(state): State<AppState>, headers: HeaderMap, body: Byte
             .await
             .map_err(Refused::internal)?;
         Ok(Json(json!({"conversationId": closed.id, "state": closed.state})).into_response())
+    }
+    .await;
+    respond(result, &headers)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EvaluationRequest {
+    conversation_id: ConversationId,
+    rating: u8,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST evaluation {conversationId, rating, comment}`: the customer rates the service,
+/// during or after the chat, once an agent has answered; the last evaluation counts.
+pub async fn evaluate(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let customer = customer(&state, &headers).await?;
+        let request: EvaluationRequest = parse(&body)?;
+        let evaluation = Evaluation { rating: request.rating, comment: request.comment };
+        evaluation.validate().map_err(|e| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &e.to_string()))?;
+        let conversation = own_conversation(&state, &customer, request.conversation_id).await?;
+        state
+            .store
+            .tenant(customer.session.tenant)
+            .evaluate(conversation.id, &evaluation)
+            .await
+            .map_err(|e| match e {
+                StoreError::Rejected(rule) => Refused::new(StatusCode::CONFLICT, "evaluation_not_allowed", &rule.to_string()),
+                other => Refused::internal(other),
+            })?;
+        Ok(Json(json!({"conversationId": conversation.id, "rating": evaluation.rating, "comment": evaluation.comment})).into_response())
     }
     .await;
     respond(result, &headers)

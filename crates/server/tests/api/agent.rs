@@ -124,6 +124,15 @@ async fn a_queued_customer_reaches_a_signed_in_agent_and_they_chat_both_ways() {
     let heard = next_event(&mut socket, "message").await;
     assert_eq!(heard["message"]["content"]["text"], "Where is my order?");
 
+    let rate = |rating: u8, comment: &str| json!({"conversationId": conversation, "rating": rating, "comment": comment});
+    let (status, refused) = page
+        .call(Method::POST, "evaluation", Some(rate(5, "fast")))
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("evaluation_not_allowed")),
+        "not before an agent answered"
+    );
     let reply =
         json!({"clientMessageId": "a-1", "content": {"type": "text", "text": "On its way!"}});
     let stored = ann
@@ -146,6 +155,30 @@ async fn a_queued_customer_reaches_a_signed_in_agent_and_they_chat_both_ways() {
     let answered = customer_sees(&page, &conversation, stored["seq"].as_i64().unwrap() - 1).await;
     assert_eq!(answered["messages"][0]["sender"]["kind"], "agent");
     assert_eq!(answered["messages"][0]["content"]["text"], "On its way!");
+    assert_eq!(
+        page.call(Method::POST, "evaluation", Some(rate(6, "")))
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        page.call(Method::POST, "evaluation", Some(rate(5, "fast")))
+            .await
+            .0,
+        200
+    );
+    let (status, last) = page
+        .call(
+            Method::POST,
+            "evaluation",
+            Some(rate(3, "a bit slow after all")),
+        )
+        .await;
+    assert_eq!(
+        (status, last["rating"].as_u64()),
+        (200, Some(3)),
+        "the last evaluation counts"
+    );
     let history = ann
         .get(&format!(
             "/api/v1/agent/conversations/{conversation}/messages?after=0"

@@ -187,10 +187,7 @@ async fn until(client: &Client, condition: &str) {
         }};
         watch();"
     );
-    client
-        .execute_async(&script, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {condition}: {e}"));
+    execute(client, &script, vec![], true).await;
 }
 
 /// Waits until the page has finished a request to a URL containing `part`; answers its
@@ -201,19 +198,39 @@ async fn request_finished(client: &Client, part: &str) -> u64 {
         const found = find(); if (found) { return done(found.responseStatus); }
         new PerformanceObserver((list, observer) => { const f = find(); if (f) { observer.disconnect(); done(f.responseStatus); } })
           .observe({type: 'resource', buffered: true});";
-    client
-        .execute_async(script, vec![json!(part)])
-        .await
-        .unwrap()
+    let status = execute(client, script, vec![json!(part)], true).await;
+    status
         .as_u64()
-        .unwrap()
+        .unwrap_or_else(|| panic!("the status of {part} is {status}"))
+}
+
+/// Runs a script in the page. The seed pages `alert()` on a refusal; an alert that opens
+/// while a script runs cuts it short (an error, or a null answer for an async script)
+/// whatever the prompt setting, so it is accepted and the script run again.
+async fn execute(client: &Client, script: &str, args: Vec<Value>, asynchronous: bool) -> Value {
+    for _ in 0..3 {
+        let result = if asynchronous {
+            client.execute_async(script, args.clone()).await
+        } else {
+            client.execute(script, args.clone()).await
+        };
+        match result {
+            // An async script cut short by an accepted alert answers null; ours never do.
+            Ok(Value::Null) if asynchronous => {}
+            Ok(value) => return value,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::UnexpectedAlertOpen =>
+            {
+                let _ = client.accept_alert().await;
+            }
+            Err(e) => panic!("running {script}: {e}"),
+        }
+    }
+    panic!("alerts kept interrupting {script}");
 }
 
 async fn run(client: &Client, script: &str, args: Vec<Value>) -> Value {
-    client
-        .execute(&format!("{PRELUDE} {script}"), args)
-        .await
-        .unwrap()
+    execute(client, &format!("{PRELUDE} {script}"), args, false).await
 }
 
 /// The widget shows a stored message (one with a sequence number) containing `text`.
@@ -348,6 +365,20 @@ async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
         .unwrap();
     until(&customer, &delivered("On its way!")).await;
 
+    // The customer rates the service, now that an agent has answered.
+    run(
+        &customer,
+        "W('.sb-rate').click(); W('.sb-stars [data-rating=\"4\"]').click();
+        W('.sb-comment').value = 'quick and kind'; W('.sb-rating-send').click();",
+        vec![],
+    )
+    .await;
+    until(
+        &customer,
+        "W('.sb-list').textContent.includes('Thank you for your evaluation')",
+    )
+    .await;
+
     // A reload shows the conversation once.
     customer.goto(&page).await.unwrap();
     until(&customer, &delivered("On its way!")).await;
@@ -404,6 +435,11 @@ async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
         })
         .count();
     assert_eq!(asked, 1, "a retried send is stored once");
+    let evaluation = tenant.evaluation(held[0].id).await.unwrap().unwrap();
+    assert_eq!(
+        (evaluation.rating, evaluation.comment.as_str()),
+        (4, "quick and kind")
+    );
     until(
         &agent,
         "document.getElementById('messages').textContent.includes('Is it insured?')",

@@ -46,5 +46,6 @@ conformance!(
     ended_conversations_take_no_more_messages,
     customers_are_recognised_and_their_open_conversation_found,
     conversations_stay_inside_their_tenant,
+    evaluations_need_an_agent_answer_and_the_last_counts,
     widget_sessions_expire_and_signatures_are_used_once,
 );

@@ -1101,6 +1101,50 @@ mod conversations {
         assert_ne!(other.id, again.id);
     }
 
+    pub async fn evaluations_need_an_agent_answer_and_the_last_counts(store: Arc<Store>) {
+        use switchboard_domain::conversation::Evaluation;
+        let (tenant, id) = conversation(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let good = Evaluation {
+            rating: 5,
+            comment: "great".into(),
+        };
+        rejected_on(scope.evaluate(id, &good).await, "conversationId");
+        scope
+            .append_message(
+                id,
+                &text(
+                    "a1",
+                    Sender::Agent {
+                        employee_id: EmployeeId(7),
+                    },
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!(scope.evaluate(id, &good).await.unwrap(), EmployeeId(7));
+        let second = Evaluation {
+            rating: 2,
+            comment: "on reflection, slow".into(),
+        };
+        scope
+            .set_conversation_state(id, ConversationState::Closed, None)
+            .await
+            .unwrap();
+        scope.evaluate(id, &second).await.unwrap();
+        assert_eq!(
+            scope.evaluation(id).await.unwrap(),
+            Some(second),
+            "after the chat too, and the last counts"
+        );
+        let (other, _) = conversation(&store, "other").await;
+        assert_eq!(store.tenant(other).evaluation(id).await.unwrap(), None);
+        rejected_on(
+            store.tenant(other).evaluate(id, &good).await,
+            "conversationId",
+        );
+    }
+
     pub async fn conversations_stay_inside_their_tenant(store: Arc<Store>) {
         let (a, id) = conversation(&store, "alpha").await;
         let (b, _) = conversation(&store, "beta").await;
