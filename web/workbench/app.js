@@ -96,6 +96,7 @@ $("sign-in").addEventListener("click", async () => {
   }
   $("sign-in").textContent = state.signedIn ? "Sign out of routing" : "Sign in to routing";
   $("status").disabled = !state.signedIn;
+  countWaiting();
   render();
 });
 
@@ -128,6 +129,7 @@ function onEvent(event) {
     case "assigned":
       track(event.conversation);
       refresh(event.conversation.id);
+      countWaiting();
       break;
     case "message":
       refresh(event.message.conversationId);
@@ -234,7 +236,51 @@ function render() {
 function select(id) {
   state.selected = id;
   mark(id, (entry) => { entry.unread = 0; });
+  showCustomer(id);
 }
+
+// The customer panel: who this is, from where, since when, and earlier contacts.
+async function showCustomer(id) {
+  const panel = await api("GET", "/agent/conversations/" + id + "/customer").catch(() => null);
+  if (!panel || state.selected !== id) {
+    return;
+  }
+  $("customer-name").textContent = panel.customer.name;
+  $("customer-id").textContent = panel.customer.externalId;
+  $("customer-channel").textContent = panel.channelName + " (" + panel.channelType + ")";
+  state.since = Date.parse(panel.startedAt);
+  tick();
+  const earlier = $("customer-earlier");
+  earlier.textContent = "";
+  for (const contact of panel.earlier) {
+    const item = document.createElement("li");
+    item.textContent = new Date(contact.createdAt).toLocaleString() + " · " + contact.state;
+    earlier.appendChild(item);
+  }
+  if (panel.earlier.length === 0) {
+    earlier.textContent = "None";
+  }
+}
+
+function tick() {
+  if (state.since) {
+    const seconds = Math.max(0, Math.round((Date.now() - state.since) / 1000));
+    $("customer-since").textContent = Math.floor(seconds / 60) + " min " + (seconds % 60) + " s";
+  }
+}
+
+// The queue counter: how many wait in the agent's skill queues.
+async function countWaiting() {
+  if (!state.signedIn) {
+    $("waiting").textContent = "";
+    return;
+  }
+  const queues = await api("GET", "/agent/queues").catch(() => []);
+  const waiting = queues.reduce((sum, queue) => sum + queue.waiting, 0);
+  $("waiting").textContent = "Waiting: " + waiting;
+}
+
+setInterval(() => { tick(); countWaiting(); }, 5000);
 
 $("reply").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -85,6 +85,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::messages, agent::reply))
         .routes(routes!(agent::end))
         .routes(routes!(agent::events))
+        .routes(routes!(agent::queues))
+        .routes(routes!(agent::customer))
 }
 
 /// The OpenAPI document of the API.

@@ -117,6 +117,21 @@ impl RoutingService {
         Ok(scope.route(route).await?.config.skill_queue_id)
     }
 
+    /// How many conversations wait in each of `queues`.
+    pub async fn waiting(
+        &self,
+        tenant: TenantId,
+        queues: &[QueueId],
+    ) -> Result<Vec<usize>, StoreError> {
+        self.ensure_router(tenant).await?;
+        let routers = self.lock_routers();
+        let router = routers.get(&tenant);
+        Ok(queues
+            .iter()
+            .map(|q| router.map_or(0, |r| r.waiting(*q)))
+            .collect())
+    }
+
     /// A queue's settings changed (or it was created): the router learns them.
     pub async fn queue_configured(
         self: &Arc<Self>,

@@ -127,6 +127,41 @@ impl TenantScope<'_> {
         rows.iter().map(conversation_from_row).collect()
     }
 
+    pub async fn customer_by_id(&self, id: CustomerId) -> Result<Customer> {
+        let row = self
+            .row(
+                "customers",
+                "id, channel_id, external_id, name, created_at",
+                id.0,
+            )
+            .await?;
+        Ok(Customer {
+            id: CustomerId(row.try_get("id")?),
+            channel_id: ChannelId(row.try_get("channel_id")?),
+            external_id: row.try_get("external_id")?,
+            name: row.try_get("name")?,
+            created_at: Timestamp(row.try_get("created_at")?),
+        })
+    }
+
+    /// A customer's conversations, newest first, at most `limit`.
+    pub async fn conversations_of_customer(
+        &self,
+        customer: CustomerId,
+        limit: i64,
+    ) -> Result<Vec<Conversation>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND customer_id = $2 ORDER BY id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(self.tenant.0)
+            .bind(customer.0)
+            .bind(limit)
+            .fetch_all(&self.store.read)
+            .await?;
+        rows.iter().map(conversation_from_row).collect()
+    }
+
     /// Conversations waiting for an agent, oldest first (to rebuild the queues at start).
     pub async fn queued_conversations(&self) -> Result<Vec<Conversation>> {
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND state = 'queued' ORDER BY id");

@@ -294,3 +294,77 @@ async fn forward(
         }
     }
 }
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueLoad {
+    pub queue_id: switchboard_domain::QueueId,
+    pub name: String,
+    /// Conversations waiting for an agent now.
+    pub waiting: usize,
+}
+
+/// The agent's skill queues and how many conversations wait in each.
+#[utoipa::path(get, path = "/api/v1/agent/queues", tag = "agent", responses((status = 200, body = Vec<QueueLoad>)))]
+pub async fn queues(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<QueueLoad>>> {
+    let ids: Vec<_> = agent.profile.skills.iter().map(|s| s.queue_id).collect();
+    let waiting = state.routing.waiting(agent.tenant, &ids).await?;
+    let scope = state.store.tenant(agent.tenant);
+    let mut loads = Vec::with_capacity(ids.len());
+    for (queue_id, waiting) in ids.into_iter().zip(waiting) {
+        let name = scope
+            .queue(queue_id)
+            .await
+            .map(|q| q.config.name)
+            .unwrap_or_default();
+        loads.push(QueueLoad {
+            queue_id,
+            name,
+            waiting,
+        });
+    }
+    Ok(Json(loads))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerPanel {
+    pub customer: switchboard_domain::conversation::Customer,
+    pub channel_name: String,
+    pub channel_type: switchboard_domain::channel::ChannelType,
+    /// When the customer started this conversation.
+    pub started_at: switchboard_domain::time::Timestamp,
+    /// The customer's earlier conversations, newest first (at most 20).
+    pub earlier: Vec<Conversation>,
+}
+
+/// Who the customer of a held conversation is: name, id, channel, since when, earlier contacts.
+#[utoipa::path(get, path = "/api/v1/agent/conversations/{id}/customer", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, body = CustomerPanel), (status = 404, body = super::ErrorBody)))]
+pub async fn customer(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ConversationId>,
+) -> ApiResult<Json<CustomerPanel>> {
+    let conversation = held(&state, &agent, id).await?;
+    let scope = state.store.tenant(agent.tenant);
+    let customer = scope.customer_by_id(conversation.customer_id).await?;
+    let channel = scope.channel(conversation.channel_id).await?;
+    let earlier = scope
+        .conversations_of_customer(customer.id, 21)
+        .await?
+        .into_iter()
+        .filter(|c| c.id != id)
+        .take(20)
+        .collect();
+    Ok(Json(CustomerPanel {
+        customer,
+        channel_name: channel.config.name,
+        channel_type: channel.config.channel_type,
+        started_at: conversation.created_at,
+        earlier,
+    }))
+}

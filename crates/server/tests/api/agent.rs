@@ -123,6 +123,24 @@ async fn a_queued_customer_reaches_a_signed_in_agent_and_they_chat_both_ways() {
     page.call(Method::POST, "messages", Some(hello)).await;
     let heard = next_event(&mut socket, "message").await;
     assert_eq!(heard["message"]["content"]["text"], "Where is my order?");
+    let panel = ann
+        .get(&format!(
+            "/api/v1/agent/conversations/{conversation}/customer"
+        ))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            panel["customer"]["name"].as_str(),
+            panel["customer"]["externalId"].as_str()
+        ),
+        (Some("Zhang San"), Some("u-1001"))
+    );
+    assert_eq!(
+        (panel["channelName"].as_str(), panel["channelType"].as_str()),
+        (Some("shop"), Some("WEB"))
+    );
+    assert!(panel["earlier"].as_array().unwrap().is_empty());
 
     let rate = |rating: u8, comment: &str| json!({"conversationId": conversation, "rating": rating, "comment": comment});
     let (status, refused) = page
@@ -258,6 +276,12 @@ async fn a_full_agent_leaves_the_next_customer_waiting_until_a_slot_frees() {
         .await
         .1;
     assert_eq!(waiting["state"], "queued", "the agent's one slot is taken");
+    let loads = ann.get("/api/v1/agent/queues").await.expect(200);
+    assert_eq!(
+        (loads[0]["name"].as_str(), loads[0]["waiting"].as_u64()),
+        (Some("mediaSkill"), Some(1)),
+        "{loads}"
+    );
     assert!(waiting["messages"][0]["content"]["text"]
         .as_str()
         .unwrap()

@@ -349,6 +349,11 @@ async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
         "document.getElementById('messages').textContent.includes('Where is my order?')",
     )
     .await;
+    until(
+        &agent,
+        "document.getElementById('customer-name').textContent === 'Zhang San'",
+    )
+    .await;
     agent
         .find(Locator::Id("reply-text"))
         .await
