@@ -59,13 +59,7 @@ impl TenantScope<'_> {
         .bind(external_id)
         .fetch_one(&self.store.read)
         .await?;
-        Ok(Customer {
-            id: CustomerId(row.try_get("id")?),
-            channel_id: ChannelId(row.try_get("channel_id")?),
-            external_id: row.try_get("external_id")?,
-            name: row.try_get("name")?,
-            created_at: Timestamp(row.try_get("created_at")?),
-        })
+        customer_from_row(&row)
     }
 
     /// Starts a conversation of a customer of this tenant.
@@ -135,13 +129,7 @@ impl TenantScope<'_> {
                 id.0,
             )
             .await?;
-        Ok(Customer {
-            id: CustomerId(row.try_get("id")?),
-            channel_id: ChannelId(row.try_get("channel_id")?),
-            external_id: row.try_get("external_id")?,
-            name: row.try_get("name")?,
-            created_at: Timestamp(row.try_get("created_at")?),
-        })
+        customer_from_row(&row)
     }
 
     /// A customer's conversations, newest first, at most `limit`.
@@ -324,6 +312,16 @@ impl TenantScope<'_> {
             .await?;
         rows.iter().map(message_from_row).collect()
     }
+}
+
+fn customer_from_row(row: &AnyRow) -> Result<Customer> {
+    Ok(Customer {
+        id: CustomerId(row.try_get("id")?),
+        channel_id: ChannelId(row.try_get("channel_id")?),
+        external_id: row.try_get("external_id")?,
+        name: row.try_get("name")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
 }
 
 fn conversation_from_row(row: &AnyRow) -> Result<Conversation> {

@@ -295,23 +295,17 @@ async fn agent_desk(driver: u16, app: &TestApp, demo: &Demo) -> Client {
     agent
 }
 
-#[tokio::test]
-async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
-    if prerequisites().is_none() {
-        return;
-    }
+/// The demo tenant, validating tokens with an example backend (answered with its base
+/// URL) and with the third-party key [`KEY`] on its web channel.
+async fn prepared() -> (TestApp, Demo, Child, String) {
     let app = TestApp::start().await;
     let demo = bootstrap::ensure_demo(&app.store, None).await.unwrap();
     let admin = app.login(&demo.admin.account, &demo.admin.password).await;
-    let (_token_backend, token_base) = enterprise(&app, &demo, &[]).await;
-    let validation = format!("{token_base}/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate");
-    admin
-        .put(
-            "/api/v1/tenant",
-            json!({"name": "demo", "timeZone": "UTC", "tokenValidation": {"url": validation}}),
-        )
-        .await
-        .expect(200);
+    let (backend, base) = enterprise(&app, &demo, &[]).await;
+    let validation = format!("{base}/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate");
+    let settings =
+        json!({"name": "demo", "timeZone": "UTC", "tokenValidation": {"url": validation}});
+    admin.put("/api/v1/tenant", settings).await.expect(200);
     let channel_path = format!("/api/v1/channels/{}", demo.channel_config_id);
     let mut channel = admin.get(&channel_path).await.expect(200);
     for key in ["channelConfigId", "secretsSet", "createdAt", "updatedAt"] {
@@ -319,6 +313,15 @@ async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
     }
     channel["secrets"] = json!({"secretKey": KEY});
     admin.put(&channel_path, channel).await.expect(200);
+    (app, demo, backend, base)
+}
+
+#[tokio::test]
+async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
+    if prerequisites().is_none() {
+        return;
+    }
+    let (app, demo, _token_backend, token_base) = prepared().await;
 
     let (_driver, driver) = chromedriver().await;
     let agent = agent_desk(driver, &app, &demo).await;
@@ -483,26 +486,7 @@ async fn refused_tokens_bad_signatures_and_stale_timestamps_keep_the_widget_out(
     if prerequisites().is_none() {
         return;
     }
-    let app = TestApp::start().await;
-    let demo = bootstrap::ensure_demo(&app.store, None).await.unwrap();
-    let admin = app.login(&demo.admin.account, &demo.admin.password).await;
-    let (_validator, validator_base) = enterprise(&app, &demo, &[]).await;
-    let validation =
-        format!("{validator_base}/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate");
-    admin
-        .put(
-            "/api/v1/tenant",
-            json!({"name": "demo", "timeZone": "UTC", "tokenValidation": {"url": validation}}),
-        )
-        .await
-        .expect(200);
-    let channel_path = format!("/api/v1/channels/{}", demo.channel_config_id);
-    let mut channel = admin.get(&channel_path).await.expect(200);
-    for key in ["channelConfigId", "secretsSet", "createdAt", "updatedAt"] {
-        channel.as_object_mut().unwrap().remove(key);
-    }
-    channel["secrets"] = json!({"secretKey": KEY});
-    admin.put(&channel_path, channel).await.expect(200);
+    let (app, demo, _validator, _) = prepared().await;
     let (_driver, driver) = chromedriver().await;
 
     // Tokens of another backend are not ones the validator issued.
