@@ -34,7 +34,10 @@
       comment: "Comment (optional)",
       submit: "Submit",
       thanks: "Thank you for your evaluation.",
-      chooseRating: "Choose from 1 to 5 stars."
+      chooseRating: "Choose from 1 to 5 stars.",
+      attach: "Send an image or a file",
+      emoji: "Emoji",
+      uploading: "Uploading…"
     },
     zh: {
       title: "在线客服",
@@ -56,7 +59,10 @@
       comment: "评价内容（可选）",
       submit: "提交",
       thanks: "感谢您的评价。",
-      chooseRating: "请选择 1 到 5 颗星。"
+      chooseRating: "请选择 1 到 5 颗星。",
+      attach: "发送图片或文件",
+      emoji: "表情",
+      uploading: "正在上传…"
     }
   };
   var t = TEXTS[config.locale] || TEXTS.en;
@@ -151,6 +157,11 @@
     ".sb-form{display:flex;gap:8px;padding:10px;border-top:1px solid #d0d7de}" +
     ".sb-form input{flex:1;padding:8px;border:1px solid #d0d7de;border-radius:8px;font:inherit}" +
     ".sb-form button{border:0;border-radius:8px;padding:8px 14px;background:#0b63ce;color:#fff;font:inherit;cursor:pointer}" +
+    ".sb-form .sb-tool{background:transparent;color:#1f2328;padding:8px 4px;font-size:18px}" +
+    ".sb-emojis{display:flex;flex-wrap:wrap;gap:2px;padding:6px 10px;border-top:1px solid #d0d7de}" +
+    ".sb-emojis button{border:0;background:transparent;font-size:20px;cursor:pointer;padding:2px}" +
+    ".sb-msg img{display:block;max-width:100%;max-height:200px;border-radius:6px;margin-top:4px}" +
+    ".sb-msg a{color:inherit}" +
     "</style>" +
     "<div class='sb'>" +
     "<button class='sb-button' type='button'></button>" +
@@ -164,7 +175,11 @@
     "<button type='button' data-rating='5'>★</button></div>" +
     "<input class='sb-comment' maxlength='500'><button type='button' class='sb-rating-send'></button></div>" +
     "<div class='sb-list' aria-live='polite'></div>" +
-    "<form class='sb-form'><input class='sb-input' autocomplete='off' maxlength='5000'><button type='submit' class='sb-send'></button></form>" +
+    "<div class='sb-emojis' hidden></div>" +
+    "<form class='sb-form'><button type='button' class='sb-tool sb-emoji'>😊</button>" +
+    "<button type='button' class='sb-tool sb-attach'>📎</button><input class='sb-file' type='file' hidden " +
+    "accept='image/png,image/jpeg,image/gif,image/webp,.pdf,.docx,.xlsx,.pptx,.zip,.txt,.csv'>" +
+    "<input class='sb-input' autocomplete='off' maxlength='5000'><button type='submit' class='sb-send'></button></form>" +
     "</section></div>";
 
   function $(selector) {
@@ -178,6 +193,8 @@
   $(".sb-input").setAttribute("placeholder", t.placeholder);
   $(".sb-send").textContent = t.send;
   $(".sb-rate").textContent = t.rate;
+  $(".sb-attach").setAttribute("title", t.attach);
+  $(".sb-emoji").setAttribute("title", t.emoji);
   $(".sb-rating-title").textContent = t.rateTitle;
   $(".sb-comment").setAttribute("placeholder", t.comment);
   $(".sb-rating-send").textContent = t.submit;
@@ -191,14 +208,30 @@
     return { customer: t.you, agent: t.agent, bot: t.bot, system: t.system }[sender.kind] || "";
   }
 
-  function describe(content) {
-    if (content.type === "text") {
-      return content.text;
-    }
-    return content.name || content.fileId || "";
+  function fileUrl(fileId) {
+    return base + "/webchat/v1/files/" + encodeURIComponent(fileId) +
+      "?conversationId=" + encodeURIComponent(state.conversationId);
   }
 
-  function bubble(kind, who, text, extraClass) {
+  // Text as text; an image shown inline; a document as a download link.
+  function describe(content) {
+    if (content.type === "text") {
+      return document.createTextNode(content.text);
+    }
+    if (content.type === "image") {
+      var image = document.createElement("img");
+      image.src = fileUrl(content.fileId);
+      image.alt = content.name || "";
+      return image;
+    }
+    var link = document.createElement("a");
+    link.href = fileUrl(content.fileId);
+    link.textContent = "📄 " + (content.name || content.fileId);
+    link.setAttribute("download", content.name || "");
+    return link;
+  }
+
+  function bubble(kind, who, body, extraClass) {
     var item = document.createElement("div");
     item.className = "sb-msg sb-" + kind + (extraClass ? " " + extraClass : "");
     if (kind !== "system") {
@@ -206,7 +239,7 @@
       label.textContent = who;
       item.appendChild(label);
     }
-    item.appendChild(document.createTextNode(text));
+    item.appendChild(typeof body === "string" ? document.createTextNode(body) : body);
     var list = $(".sb-list");
     list.appendChild(item);
     list.scrollTop = list.scrollHeight;
@@ -301,7 +334,7 @@
     api("POST", "messages", {
       conversationId: state.conversationId,
       clientMessageId: entry.id,
-      content: { type: "text", text: entry.text }
+      content: entry.content || { type: "text", text: entry.text }
     }).then(function () {
       state.pending = state.pending.filter(function (p) { return p.id !== entry.id; });
       save();
@@ -358,6 +391,56 @@
       $(".sb-rating").hidden = true;
       setStatus("");
       bubble("system", "", t.thanks);
+    }, function (error) {
+      setStatus(error.message);
+    });
+  });
+
+  // ---- emoji and files ----------------------------------------------------------------
+  var EMOJIS = ["😀", "😊", "😂", "😍", "🤔", "😢", "😡", "👍", "👎", "🙏", "👏", "🎉", "❤️", "✅", "❓", "🔥"];
+  EMOJIS.forEach(function (emoji) {
+    var choice = document.createElement("button");
+    choice.type = "button";
+    choice.textContent = emoji;
+    choice.addEventListener("click", function () {
+      var input = $(".sb-input");
+      input.value += emoji;
+      input.focus();
+    });
+    $(".sb-emojis").appendChild(choice);
+  });
+  $(".sb-emoji").addEventListener("click", function () {
+    $(".sb-emojis").hidden = !$(".sb-emojis").hidden;
+  });
+  $(".sb-attach").addEventListener("click", function () {
+    $(".sb-file").click();
+  });
+  $(".sb-file").addEventListener("change", function () {
+    var file = $(".sb-file").files[0];
+    $(".sb-file").value = "";
+    if (!file || !state.conversationId || state.ended) {
+      return;
+    }
+    setStatus(t.uploading);
+    var url = base + "/webchat/v1/files?conversationId=" + encodeURIComponent(state.conversationId) +
+      "&name=" + encodeURIComponent(file.name);
+    window.fetch(url, { method: "POST", credentials: "include", body: file }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) {
+          throw new Error(data.message || ("HTTP " + response.status));
+        }
+        return data;
+      });
+    }).then(function (stored) {
+      setStatus("");
+      var image = stored.mimeType.indexOf("image/") === 0;
+      var content = image ? { type: "image", fileId: stored.fileId, name: stored.name } :
+        { type: "file", fileId: stored.fileId, name: stored.name, size: stored.size, mimeType: stored.mimeType };
+      var entry = { id: newId(), text: stored.name, content: content };
+      state.pending.push(entry);
+      save();
+      renderPending(entry);
+      deliver(entry, 0);
     }, function (error) {
       setStatus(error.message);
     });

@@ -227,11 +227,53 @@ function render() {
     const item = document.createElement("li");
     item.className = message.sender.kind;
     item.dataset.seq = String(message.seq);
-    item.textContent = message.content.type === "text" ? message.content.text : (message.content.name || message.content.fileId);
+    item.appendChild(describe(entry.conversation.id, message.content));
     messages.appendChild(item);
   }
   messages.scrollTop = messages.scrollHeight;
 }
+
+// Text as text, an image inline, a document as a download link.
+function describe(conversationId, content) {
+  if (content.type === "text") {
+    return document.createTextNode(content.text);
+  }
+  const url = "/api/v1/agent/conversations/" + conversationId + "/files/" + encodeURIComponent(content.fileId);
+  if (content.type === "image") {
+    const image = document.createElement("img");
+    image.src = url;
+    image.alt = content.name || "";
+    return image;
+  }
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = content.name || "";
+  link.textContent = "📄 " + (content.name || content.fileId);
+  return link;
+}
+
+$("attach").addEventListener("click", () => $("file").click());
+$("file").addEventListener("change", async () => {
+  const file = $("file").files[0];
+  const id = state.selected;
+  $("file").value = "";
+  if (!file || !id) {
+    return;
+  }
+  const response = await fetch("/api/v1/agent/conversations/" + id + "/files?name=" + encodeURIComponent(file.name),
+    { method: "POST", credentials: "same-origin", body: file });
+  const stored = await response.json();
+  if (!response.ok) {
+    alert(stored.message);
+    return;
+  }
+  const content = stored.mimeType.startsWith("image/")
+    ? { type: "image", fileId: stored.fileId, name: stored.name }
+    : { type: "file", fileId: stored.fileId, name: stored.name, size: stored.size, mimeType: stored.mimeType };
+  const clientMessageId = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(36).slice(2);
+  await api("POST", "/agent/conversations/" + id + "/messages", { clientMessageId, content });
+  refresh(id);
+});
 
 function select(id) {
   state.selected = id;

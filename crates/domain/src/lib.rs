@@ -8,6 +8,7 @@ pub mod channel;
 pub mod conversation;
 pub mod employee;
 pub mod export;
+pub mod files;
 pub mod ids;
 pub mod paging;
 pub mod queue;

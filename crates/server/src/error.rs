@@ -95,6 +95,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::files::FileError> for ApiError {
+    fn from(err: crate::files::FileError) -> Self {
+        match err {
+            crate::files::FileError::Invalid(rule) => ApiError::Invalid(rule),
+            crate::files::FileError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();

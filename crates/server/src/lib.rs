@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bootstrap;
 mod error;
 mod exports;
+mod files;
 mod hub;
 mod json;
 mod router;

@@ -87,6 +87,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::events))
         .routes(routes!(agent::queues))
         .routes(routes!(agent::customer))
+        .routes(routes!(agent::download))
+        .routes(with_file_limit(routes!(agent::upload)))
 }
 
 /// The OpenAPI document of the API.
@@ -117,4 +119,12 @@ fn request_span(request: &Request) -> tracing::Span {
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
     tracing::info_span!("request", http.method = %request.method(), http.route = route)
+}
+
+/// File uploads may be larger than the API's usual body limit.
+fn with_file_limit(
+    (schemas, paths, method_router): utoipa_axum::router::UtoipaMethodRouter<AppState>,
+) -> utoipa_axum::router::UtoipaMethodRouter<AppState> {
+    let limit = DefaultBodyLimit::max(switchboard_domain::files::MAX_FILE_BYTES + 1);
+    (schemas, paths, method_router.layer(limit))
 }

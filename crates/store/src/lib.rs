@@ -13,6 +13,7 @@ mod conversations;
 mod employees;
 mod error;
 mod exports;
+mod files;
 pub mod ids;
 mod platform;
 mod queues;

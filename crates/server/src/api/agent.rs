@@ -203,6 +203,9 @@ pub async fn reply(
     };
     message.validate()?;
     let conversation = held(&state, &agent, id).await?;
+    let scope = state.store.tenant(agent.tenant);
+    let content = crate::files::resolve(&scope, id, message.content).await?;
+    let message = NewMessage { content, ..message };
     if conversation.state != ConversationState::Assigned {
         let reason = "the conversation is no longer being served".into();
         return Err(ValidationError::new("id", Rule::NotAllowed { reason }).into());
@@ -367,4 +370,46 @@ pub async fn customer(
         started_at: conversation.created_at,
         earlier,
     }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FileName {
+    /// The file's name, e.g. `invoice.pdf`.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// Stores an image or document (the raw body, ≤10 MiB) in a held conversation; send it
+/// then as an `image` or `file` message with the answered `fileId`.
+#[utoipa::path(post, path = "/api/v1/agent/conversations/{id}/files", tag = "agent", params(("id" = String, Path), FileName),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = switchboard_domain::files::StoredFile), (status = 422, body = super::ErrorBody)))]
+pub async fn upload(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ConversationId>,
+    Query(file): Query<FileName>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<switchboard_domain::files::StoredFile>> {
+    held(&state, &agent, id).await?;
+    let scope = state.store.tenant(agent.tenant);
+    Ok(Json(
+        crate::files::upload(&scope, id, &file.name, &body).await?,
+    ))
+}
+
+/// Downloads a file of a held conversation.
+#[utoipa::path(get, path = "/api/v1/agent/conversations/{id}/files/{file}", tag = "agent", params(("id" = String, Path), ("file" = String, Path)),
+    responses((status = 200, description = "the file"), (status = 404, body = super::ErrorBody)))]
+pub async fn download(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
+) -> ApiResult<Response> {
+    let id: ConversationId = id.parse().map_err(|_| ApiError::NotFound)?;
+    held(&state, &agent, id).await?;
+    let (stored, content) = state.store.tenant(agent.tenant).file(id, &file).await?;
+    Ok(crate::files::download(&stored, content))
 }

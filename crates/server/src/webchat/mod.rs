@@ -7,12 +7,13 @@ mod protocol;
 mod try_it;
 pub mod validation;
 
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use switchboard_domain::files::MAX_FILE_BYTES;
 
 use crate::AppState;
 
@@ -48,6 +49,16 @@ pub fn routes(context_path: &str) -> Router<AppState> {
         .route(
             &at("/webchat/v1/evaluation"),
             post(protocol::evaluate).options(preflight),
+        )
+        .route(
+            &at("/webchat/v1/files"),
+            post(protocol::upload)
+                .layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 1))
+                .options(preflight),
+        )
+        .route(
+            &at("/webchat/v1/files/{file}"),
+            get(protocol::download).options(preflight),
         )
         .route("/try/{channel}", get(try_it::page))
 }

@@ -182,6 +182,9 @@ pub async fn send(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         };
         message.validate().map_err(|e| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &e.to_string()))?;
         let conversation = own_conversation(&state, &customer, request.conversation_id).await?;
+        let scope = state.store.tenant(customer.session.tenant);
+        let content = crate::files::resolve(&scope, conversation.id, message.content).await.map_err(file_refusal)?;
+        let message = NewMessage { content, ..message };
         let appended = state
             .store
             .tenant(customer.session.tenant)
@@ -316,6 +319,87 @@ pub async fn evaluate(State(state): State<AppState>, headers: HeaderMap, body: B
                 other => Refused::internal(other),
             })?;
         Ok(Json(json!({"conversationId": conversation.id, "rating": evaluation.rating, "comment": evaluation.comment})).into_response())
+    }
+    .await;
+    respond(result, &headers)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UploadQuery {
+    conversation_id: String,
+    #[serde(default)]
+    name: String,
+}
+
+fn file_refusal(error: crate::files::FileError) -> Refused {
+    match error {
+        crate::files::FileError::Invalid(rule) => Refused::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            &rule.to_string(),
+        ),
+        crate::files::FileError::Store(other) => Refused::internal(other),
+    }
+}
+
+/// `POST files?conversationId=…&name=…` with the file as the body: stores an image or a
+/// document of the conversation and answers its id, to send as an `image` or `file`.
+pub async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let customer = customer(&state, &headers).await?;
+        let Query(query) = query
+            .map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "invalid_field", &e.body_text()))?;
+        let id: ConversationId = query
+            .conversation_id
+            .parse()
+            .map_err(|_| Refused::field("conversationId"))?;
+        let conversation = own_conversation(&state, &customer, id).await?;
+        let scope = state.store.tenant(customer.session.tenant);
+        let stored = crate::files::upload(&scope, conversation.id, &query.name, &body)
+            .await
+            .map_err(file_refusal)?;
+        Ok(Json(stored).into_response())
+    }
+    .await;
+    respond(result, &headers)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DownloadQuery {
+    conversation_id: String,
+}
+
+/// `GET files/{fileId}?conversationId=…`: a file of the customer's conversation.
+pub async fn download(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(file_id): axum::extract::Path<String>,
+    query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let result = async {
+        let customer = customer(&state, &headers).await?;
+        let Query(query) = query
+            .map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "invalid_field", &e.body_text()))?;
+        let id: ConversationId = query
+            .conversation_id
+            .parse()
+            .map_err(|_| Refused::field("conversationId"))?;
+        let conversation = own_conversation(&state, &customer, id).await?;
+        let not_found = || Refused::new(StatusCode::NOT_FOUND, "not_found", "no such file");
+        let (file, content) = state
+            .store
+            .tenant(customer.session.tenant)
+            .file(conversation.id, &file_id)
+            .await
+            .map_err(|_| not_found())?;
+        Ok(crate::files::download(&file, content))
     }
     .await;
     respond(result, &headers)

@@ -363,3 +363,131 @@ async fn only_agents_use_the_agent_api_and_only_for_their_own_conversations() {
         .await
         .expect_error(401, "unauthenticated", None);
 }
+
+#[tokio::test]
+async fn images_and_documents_travel_both_ways_and_only_as_safe_files() {
+    let app = TestApp::start().await;
+    let setup = setup(&app, json!({})).await;
+    let ann = agent(&app, &setup, "ann", 101).await;
+    let mut socket = events(&app, &ann).await;
+    ann.post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+    let (page, conversation) = customer(&app, &setup, "u-1001").await;
+    next_event(&mut socket, "assigned").await;
+
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+    let upload = |name: &str, body: Vec<u8>| {
+        let url = format!(
+            "{}/service-cloud/webchat/v1/files?conversationId={conversation}&name={name}",
+            page.base
+        );
+        page.client.post(url).body(body).send()
+    };
+    let stored: Value = upload("../photo.png", png.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (stored["name"].as_str(), stored["mimeType"].as_str()),
+        (Some("photo.png"), Some("image/png"))
+    );
+    let file_id = stored["fileId"].as_str().unwrap().to_owned();
+    let refused = upload("page.html", b"<html><script>alert(1)</script>".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        422,
+        "HTML is not a file type customers may send"
+    );
+    let too_big = upload("big.txt", vec![b'a'; 10 * 1024 * 1024 + 2])
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+
+    let image = json!({"conversationId": conversation, "clientMessageId": "img-1",
+        "content": {"type": "image", "fileId": file_id, "name": "renamed-by-client.exe"}});
+    let (status, sent) = page.call(Method::POST, "messages", Some(image)).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(
+        sent["message"]["content"]["name"], "photo.png",
+        "the stored name, not the client's claim"
+    );
+    let heard = next_event(&mut socket, "message").await;
+    assert_eq!(heard["message"]["content"]["type"], "image");
+    let forged = json!({"conversationId": conversation, "clientMessageId": "img-2", "content": {"type": "image", "fileId": "no-such-file"}});
+    assert_eq!(
+        page.call(Method::POST, "messages", Some(forged)).await.0,
+        422
+    );
+
+    let client = reqwest::Client::new();
+    let seen = client
+        .get(format!(
+            "{}/api/v1/agent/conversations/{conversation}/files/{file_id}",
+            app.base
+        ))
+        .bearer_auth(ann.token.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.headers()["content-type"], "image/png");
+    assert_eq!(seen.headers()["x-content-type-options"], "nosniff");
+    assert!(seen.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("sandbox"));
+    assert_eq!(seen.bytes().await.unwrap().to_vec(), png);
+
+    let pdf = client
+        .post(format!(
+            "{}/api/v1/agent/conversations/{conversation}/files?name=invoice.pdf",
+            app.base
+        ))
+        .bearer_auth(ann.token.as_deref().unwrap())
+        .body(b"%PDF-1.7 invoice".to_vec())
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let reply = json!({"clientMessageId": "a-file", "content": {"type": "file", "fileId": pdf["fileId"], "name": "x", "size": 1, "mimeType": "text/html"}});
+    let stored = ann
+        .post(
+            &format!("/api/v1/agent/conversations/{conversation}/messages"),
+            reply,
+        )
+        .await
+        .expect(200);
+    assert_eq!(stored["message"]["content"]["mimeType"], "application/pdf");
+    let url = format!(
+        "{}/service-cloud/webchat/v1/files/{}?conversationId={conversation}",
+        page.base,
+        pdf["fileId"].as_str().unwrap()
+    );
+    let got = page.client.get(url).send().await.unwrap();
+    assert_eq!(
+        got.headers()["content-type"],
+        "application/octet-stream",
+        "documents are downloaded, never rendered"
+    );
+    assert!(got.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename*=UTF-8''invoice.pdf"));
+
+    let stranger = Page::new(&app, None);
+    let url = format!(
+        "{}/service-cloud/webchat/v1/files/{file_id}?conversationId={conversation}",
+        app.base
+    );
+    assert_eq!(
+        stranger.client.get(url).send().await.unwrap().status(),
+        401,
+        "no session, no file"
+    );
+}

@@ -17,6 +17,9 @@ use tokio::process::{Child, Command};
 use crate::support::*;
 
 const KEY: &str = "Abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+/// A real 1×1 PNG.
+const ONE_PIXEL_PNG: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn examples() -> PathBuf {
@@ -365,7 +368,7 @@ async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
         .await
         .unwrap();
     agent
-        .find(Locator::Css("#reply button"))
+        .find(Locator::Css("#reply button[type=submit]"))
         .await
         .unwrap()
         .click()
@@ -387,6 +390,18 @@ async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
     )
     .await;
 
+    // A picture from the customer reaches the agent's screen as an image.
+    run(&customer, "const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+        const transfer = new DataTransfer(); transfer.items.add(new File([bytes], 'dot.png', {type: 'image/png'}));
+        const input = W('.sb-file'); input.files = transfer.files; input.dispatchEvent(new Event('change'));",
+        vec![json!(ONE_PIXEL_PNG)]).await;
+    until(&customer, "W('.sb-list').querySelector('[data-seq] img')").await;
+    until(&agent, "document.querySelector('#messages img')").await;
+    let loaded = execute(&agent, "const done = arguments[arguments.length - 1]; const image = document.querySelector('#messages img');
+        if (image.complete) { done(image.naturalWidth); } else { image.onload = () => done(image.naturalWidth); image.onerror = () => done(-1); }",
+        vec![], true).await;
+    assert_eq!(loaded, json!(1), "the agent's browser loads the picture");
+
     // A reload shows the conversation once.
     customer.goto(&page).await.unwrap();
     until(&customer, &delivered("On its way!")).await;
@@ -404,8 +419,8 @@ async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
         .collect();
     assert_eq!(
         seqs,
-        vec![1, 2, 3],
-        "the connected notice, the question and the answer, once each"
+        vec![1, 2, 3, 4],
+        "the connected notice, the question, the answer and the picture, once each"
     );
 
     // The connection drops after the server stored a send: the retry stores nothing new.

@@ -42,8 +42,8 @@ async fn enterprise() -> String {
 }
 
 pub struct Page {
-    client: reqwest::Client,
-    base: String,
+    pub client: reqwest::Client,
+    pub base: String,
     origin: Option<String>,
 }
 

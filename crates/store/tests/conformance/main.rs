@@ -47,5 +47,6 @@ conformance!(
     customers_are_recognised_and_their_open_conversation_found,
     conversations_stay_inside_their_tenant,
     evaluations_need_an_agent_answer_and_the_last_counts,
+    files_keep_their_bytes_and_stay_in_their_conversation,
     widget_sessions_expire_and_signatures_are_used_once,
 );

@@ -1145,6 +1145,38 @@ mod conversations {
         );
     }
 
+    pub async fn files_keep_their_bytes_and_stay_in_their_conversation(store: Arc<Store>) {
+        let (tenant, id) = conversation(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let stored = scope
+            .store_file("file-1", id, "bytes.zip", "application/zip", &bytes)
+            .await
+            .unwrap();
+        assert_eq!((stored.size, stored.name.as_str()), (70_000, "bytes.zip"));
+        let (file, content) = scope.file(id, "file-1").await.unwrap();
+        assert_eq!(
+            (file.mime_type.as_str(), content),
+            ("application/zip", bytes)
+        );
+        let other_conversation = scope
+            .open_conversation(
+                scope.conversation(id).await.unwrap().customer_id,
+                ConversationState::Queued,
+            )
+            .await
+            .unwrap();
+        not_found(scope.file(other_conversation.id, "file-1").await);
+        let (other, _) = conversation(&store, "other").await;
+        not_found(store.tenant(other).file(id, "file-1").await);
+        not_found(
+            store
+                .tenant(other)
+                .store_file("file-2", id, "x.txt", "text/plain", b"x")
+                .await,
+        );
+    }
+
     pub async fn conversations_stay_inside_their_tenant(store: Arc<Store>) {
         let (a, id) = conversation(&store, "alpha").await;
         let (b, _) = conversation(&store, "beta").await;
