@@ -50,6 +50,8 @@ async function start() {
   $("who").textContent = state.me.account;
   show("desk");
   connect();
+  loadHistory();
+  loadQuickReplies();
 }
 
 $("login-form").addEventListener("submit", async (event) => {
@@ -142,6 +144,7 @@ function onEvent(event) {
       break;
     case "wrapUpEnded":
       state.conversations.delete(event.conversationId);
+      loadHistory();
       if (state.selected === event.conversationId) {
         state.selected = null;
       }
@@ -198,6 +201,9 @@ function render() {
   const list = $("conversations");
   list.textContent = "";
   for (const [id, entry] of state.conversations) {
+    if (entry.ended) {
+      continue;
+    }
     const item = document.createElement("li");
     item.dataset.id = id;
     item.className = (state.selected === id ? "selected " : "") + (entry.wrappingUp ? "wrapup" : "");
@@ -213,7 +219,7 @@ function render() {
     item.addEventListener("click", () => select(id));
     list.appendChild(item);
   }
-  $("empty").hidden = state.conversations.size > 0;
+  $("empty").hidden = [...state.conversations.values()].some((entry) => !entry.ended);
   const entry = state.selected && state.conversations.get(state.selected);
   $("chat").hidden = !entry;
   if (!entry) {
@@ -221,6 +227,7 @@ function render() {
   }
   $("chat-title").textContent = "Customer " + entry.conversation.customerId;
   $("end").disabled = entry.wrappingUp;
+  $("reply").hidden = Boolean(entry.ended);
   const messages = $("messages");
   messages.textContent = "";
   for (const message of entry.messages) {
@@ -273,6 +280,44 @@ $("file").addEventListener("change", async () => {
   const clientMessageId = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(36).slice(2);
   await api("POST", "/agent/conversations/" + id + "/messages", { clientMessageId, content });
   refresh(id);
+});
+
+// History: ended conversations this agent served, read-only transcripts.
+async function loadHistory() {
+  const page = await api("GET", "/agent/history?pageSize=20").catch(() => ({ items: [] }));
+  const list = $("history");
+  list.textContent = "";
+  for (const conversation of page.items) {
+    const item = document.createElement("li");
+    item.dataset.id = conversation.id;
+    item.textContent = new Date(conversation.createdAt).toLocaleString() + " · " + conversation.customerId.slice(-6);
+    item.addEventListener("click", () => openTranscript(conversation));
+    list.appendChild(item);
+  }
+}
+
+async function openTranscript(conversation) {
+  const messages = await api("GET", "/agent/conversations/" + conversation.id + "/messages?after=0");
+  state.conversations.set(conversation.id, { conversation, messages, lastSeq: 0, unread: 0, wrappingUp: true, ended: true });
+  select(conversation.id);
+}
+
+async function loadQuickReplies() {
+  const replies = await api("GET", "/agent/quick-replies").catch(() => []);
+  const select = $("quick");
+  for (const reply of replies) {
+    const option = document.createElement("option");
+    option.value = reply.text;
+    option.textContent = reply.title;
+    select.appendChild(option);
+  }
+}
+
+$("quick").addEventListener("change", (event) => {
+  const input = $("reply-text");
+  input.value = (input.value ? input.value + " " : "") + event.target.value;
+  event.target.value = "";
+  input.focus();
 });
 
 function select(id) {

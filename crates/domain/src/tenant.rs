@@ -92,7 +92,22 @@ pub struct TenantSettings {
     /// The enterprise's token validation endpoint for the web chat's token mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_validation: Option<TokenValidation>,
+    /// Prepared answers agents insert with one click.
+    #[serde(default)]
+    pub quick_replies: Vec<QuickReply>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuickReply {
+    /// 1–32 characters, shown to the agent.
+    pub title: String,
+    /// 1–1000 characters, inserted into the reply.
+    pub text: String,
+}
+
+pub const MAX_QUICK_REPLIES: usize = 100;
 
 /// Where Switchboard asks the enterprise whether a web chat token is valid [002 §1.5.1]:
 /// it POSTs `{Token, userName, userId, tenantSpaceId}` and admits on `retCode` 0.
@@ -161,10 +176,15 @@ impl TenantSettings {
         }
         let days: Vec<_> = self.non_working_days.iter().collect();
         max_entries("nonWorkingDays", &days, MAX_NON_WORKING_DAYS)?;
-        match &self.token_validation {
-            Some(tv) => tv.validate().map_err(|e| e.within("tokenValidation")),
-            None => Ok(()),
+        if let Some(tv) = &self.token_validation {
+            tv.validate().map_err(|e| e.within("tokenValidation"))?;
         }
+        max_entries("quickReplies", &self.quick_replies, MAX_QUICK_REPLIES)?;
+        for (i, reply) in self.quick_replies.iter().enumerate() {
+            required_text(&format!("quickReplies[{i}].title"), &reply.title, 32)?;
+            required_text(&format!("quickReplies[{i}].text"), &reply.text, 1000)?;
+        }
+        Ok(())
     }
 
     pub fn is_non_working_day(&self, day: NaiveDate) -> bool {
@@ -195,6 +215,7 @@ mod tests {
             locale: Locale::Zh,
             non_working_days: BTreeSet::new(),
             token_validation: None,
+            quick_replies: Vec::new(),
         }
     }
 
@@ -263,6 +284,32 @@ mod tests {
                 .unwrap_err()
                 .field,
             "tokenValidation.caCertificate"
+        );
+    }
+
+    #[test]
+    fn quick_replies_need_a_title_and_a_text() {
+        let with = |title: &str, text: &str| TenantSettings {
+            quick_replies: vec![QuickReply {
+                title: title.into(),
+                text: text.into(),
+            }],
+            ..settings()
+        };
+        assert!(with("Greeting", "Hello! How can I help?")
+            .validate()
+            .is_ok());
+        assert_eq!(
+            with("", "x").validate().unwrap_err().field,
+            "quickReplies[0].title"
+        );
+        assert_eq!(
+            with(&"t".repeat(33), "x").validate().unwrap_err().field,
+            "quickReplies[0].title"
+        );
+        assert_eq!(
+            with("t", "").validate().unwrap_err().field,
+            "quickReplies[0].text"
         );
     }
 

@@ -88,6 +88,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::queues))
         .routes(routes!(agent::customer))
         .routes(routes!(agent::download))
+        .routes(routes!(agent::history))
+        .routes(routes!(agent::quick_replies))
         .routes(with_file_limit(routes!(agent::upload)))
 }
 

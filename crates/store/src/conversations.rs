@@ -150,6 +150,35 @@ impl TenantScope<'_> {
         rows.iter().map(conversation_from_row).collect()
     }
 
+    /// The ended conversations an agent served, newest first.
+    pub async fn history_of_agent(
+        &self,
+        agent: EmployeeId,
+        page: switchboard_domain::paging::PageRequest,
+    ) -> Result<switchboard_domain::paging::Page<Conversation>> {
+        const FILTER: &str = "FROM conversations WHERE tenant_id = $1 AND agent_id = $2 AND state IN ('closed', 'abandoned')";
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n {FILTER}"))
+            .bind(self.tenant.0)
+            .bind(agent.0)
+            .fetch_one(&self.store.read)
+            .await?
+            .try_get("n")?;
+        let sql =
+            format!("SELECT {CONVERSATION_COLUMNS} {FILTER} ORDER BY id DESC LIMIT $3 OFFSET $4");
+        let rows = sqlx::query(&sql)
+            .bind(self.tenant.0)
+            .bind(agent.0)
+            .bind(page.limit())
+            .bind(page.offset())
+            .fetch_all(&self.store.read)
+            .await?;
+        let items = rows
+            .iter()
+            .map(conversation_from_row)
+            .collect::<Result<_>>()?;
+        Ok(switchboard_domain::paging::Page::new(items, total, page))
+    }
+
     /// Conversations waiting for an agent, oldest first (to rebuild the queues at start).
     pub async fn queued_conversations(&self) -> Result<Vec<Conversation>> {
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND state = 'queued' ORDER BY id");

@@ -413,3 +413,40 @@ pub async fn download(
     let (stored, content) = state.store.tenant(agent.tenant).file(id, &file).await?;
     Ok(crate::files::download(&stored, content))
 }
+
+/// The ended conversations the agent served, newest first; read a transcript with
+/// `GET …/conversations/{id}/messages`.
+#[utoipa::path(get, path = "/api/v1/agent/history", tag = "agent", params(super::ListQuery),
+    responses((status = 200, body = switchboard_domain::paging::Page<Conversation>)))]
+pub async fn history(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    query: Result<Query<super::ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<switchboard_domain::paging::Page<Conversation>>> {
+    let paging = super::ListQuery::from_request(query)?.paging()?;
+    Ok(Json(
+        state
+            .store
+            .tenant(agent.tenant)
+            .history_of_agent(agent.employee.id, paging)
+            .await?,
+    ))
+}
+
+/// The tenant's prepared answers (set by the administrator in `PUT /api/v1/tenant`).
+#[utoipa::path(get, path = "/api/v1/agent/quick-replies", tag = "agent",
+    responses((status = 200, body = Vec<switchboard_domain::tenant::QuickReply>)))]
+pub async fn quick_replies(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<switchboard_domain::tenant::QuickReply>>> {
+    Ok(Json(
+        state
+            .store
+            .tenant(agent.tenant)
+            .tenant()
+            .await?
+            .settings
+            .quick_replies,
+    ))
+}

@@ -81,6 +81,7 @@ pub async fn create(
         locale: new.locale,
         non_working_days: new.non_working_days,
         token_validation: None,
+        quick_replies: Vec::new(),
     };
     settings.validate()?;
     new.limits.validate().map_err(|e| e.within("limits"))?;

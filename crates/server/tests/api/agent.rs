@@ -234,6 +234,34 @@ async fn a_queued_customer_reaches_a_signed_in_agent_and_they_chat_both_ways() {
         .as_array()
         .unwrap()
         .is_empty());
+
+    let history = ann.get("/api/v1/agent/history").await.expect(200);
+    assert_eq!(
+        (
+            history["total"].as_i64(),
+            history["items"][0]["id"].as_str()
+        ),
+        (Some(1), Some(conversation.as_str()))
+    );
+    let transcript = ann
+        .get(&format!(
+            "/api/v1/agent/conversations/{conversation}/messages?after=0"
+        ))
+        .await
+        .expect(200);
+    assert!(
+        transcript
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["content"]["text"] == "On its way!"),
+        "the transcript stays readable"
+    );
+
+    let replies = json!({"name": "acme", "timeZone": "UTC", "quickReplies": [{"title": "Greeting", "text": "Hello! How can I help?"}]});
+    setup.admin.put("/api/v1/tenant", replies).await.expect(200);
+    let offered = ann.get("/api/v1/agent/quick-replies").await.expect(200);
+    assert_eq!(offered[0]["text"], "Hello! How can I help?");
 }
 
 #[tokio::test]
