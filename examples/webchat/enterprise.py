@@ -52,7 +52,7 @@ class Enterprise:
         demo = json.load(open(args.demo)) if args.demo else {}
         self.tenant = args.tenant or demo.get("tenantSpaceId", "")
         self.channel = args.channel or demo.get("channelConfigId", "")
-        self.secret_key = args.secret_key
+        self.secret_key = args.secret_key or demo.get("channelSecretKey", "")
         self.user_id, self.user_name, self.locale = args.user_id, args.user_name, args.locale
         self.token_key = secrets.token_bytes(32)
         self.clock_skew = args.clock_skew_seconds
@@ -144,7 +144,8 @@ def main():
     parser.add_argument("--demo", help="Switchboard's demo.json, for the tenant and channel ids")
     parser.add_argument("--tenant", help="tenantSpaceId (instead of --demo)")
     parser.add_argument("--channel", help="channelConfigId of a WEB channel (instead of --demo)")
-    parser.add_argument("--secret-key", default="", help="the channel's third-party authentication key (authorization mode)")
+    parser.add_argument("--secret-key", default="",
+                        help="the channel's third-party authentication key (authorization mode); from --demo if omitted")
     parser.add_argument("--user-id", default="u-1001")
     parser.add_argument("--user-name", default="Zhang San")
     parser.add_argument("--locale", default="en", choices=["en", "zh"])

@@ -259,6 +259,19 @@ function describe(conversationId, content) {
   return link;
 }
 
+for (const emoji of ["😀", "😊", "🙂", "😉", "🙏", "👍", "👌", "👏", "🎉", "❤️", "✅", "📦", "🚚", "⏳", "❓", "😢"]) {
+  const choice = document.createElement("button");
+  choice.type = "button";
+  choice.textContent = emoji;
+  choice.addEventListener("click", () => {
+    const input = $("reply-text");
+    input.value += emoji;
+    input.focus();
+  });
+  $("emojis").appendChild(choice);
+}
+$("emoji").addEventListener("click", () => { $("emojis").hidden = !$("emojis").hidden; });
+
 $("attach").addEventListener("click", () => $("file").click());
 $("file").addEventListener("change", async () => {
   const file = $("file").files[0];

@@ -191,6 +191,10 @@ fn print_demo(base_url: &str, demo: &Demo, file: &Path) {
     for agent in &demo.agents {
         println!("  agent            {} / {}", agent.account, agent.password);
     }
+    println!(
+        "  channel key      {}   (secretKey of DEMO_WEB, for the authorization mode)",
+        demo.channel_secret_key
+    );
     println!();
     println!(
         "Try the web chat as a customer: {base_url}/try/{}   (sign in there as {})",

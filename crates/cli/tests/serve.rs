@@ -105,6 +105,11 @@ async fn serve_demo_starts_from_nothing_and_its_printed_credentials_work() {
     );
     let demo = demo_json(&dir.path().join("data/demo.json"));
     assert_eq!(demo["baseUrl"], first.base_url.as_str());
+    assert_eq!(
+        demo["channelSecretKey"].as_str().map(str::len),
+        Some(43),
+        "a key for the authorization mode"
+    );
     let admin_password = demo["admin"]["password"].as_str().unwrap();
     assert!(
         first.said(&format!("demo_admin / {admin_password}")),

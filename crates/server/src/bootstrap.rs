@@ -65,6 +65,8 @@ pub struct Demo {
     pub channel_config_id: ChannelId,
     pub admin: DemoAccount,
     pub agents: Vec<DemoAccount>,
+    /// The demo channel's third-party authentication key, for the authorization mode.
+    pub channel_secret_key: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -128,6 +130,9 @@ async fn create_demo(store: &Store) -> Result<Demo, ApiError> {
         json!({"accessCode": "DEMO_WEB", "name": "demo_web", "type": "WEB",
         "calledRouteId": route.id, "queueReminder": {"intervalSeconds": 10, "content": "Thanks for waiting; an agent will be with you shortly."}}),
     )?;
+    let mut channel = channel;
+    let channel_secret_key = secret_key();
+    channel.secrets.secret_key = Some(channel_secret_key.clone());
     let plan = channel.validate_with_secrets(&[])?;
     let channel = scope.create_channel(&channel, &plan).await?;
     Ok(Demo {
@@ -138,6 +143,7 @@ async fn create_demo(store: &Store) -> Result<Demo, ApiError> {
             password: admin.1,
         },
         agents,
+        channel_secret_key,
     })
 }
 
@@ -169,11 +175,19 @@ async fn refresh_demo(store: &Store, tenant: TenantId) -> Result<Demo, ApiError>
         });
     }
     let admin = accounts.remove(0);
+    let mut config = channel.config.clone();
+    let channel_secret_key = secret_key();
+    config.secrets.secret_key = Some(channel_secret_key.clone());
+    let plan = config.validate_with_secrets(&channel.secrets_set)?;
+    scope
+        .update_channel(channel.channel_config_id, &config, &plan)
+        .await?;
     Ok(Demo {
         tenant_space_id: tenant,
         channel_config_id: channel.channel_config_id,
         admin,
         agents: accounts,
+        channel_secret_key,
     })
 }
 
@@ -194,6 +208,12 @@ async fn demo_account(
         must_change_password: false,
     };
     Ok((account, clear))
+}
+
+/// A third-party authentication key: 43 letters and digits.
+fn secret_key() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::rngs::OsRng, 43)
 }
 
 fn from<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {

@@ -172,7 +172,14 @@ async fn admit(
     let mut response = script(format!(
         "window.__SWITCHBOARD_WIDGET__ = {config};\n{WIDGET_SCRIPT}"
     ));
-    let secure = state.config.cookie_secure;
+    // Secure (and so SameSite=None, for pages of other sites) when served over HTTPS,
+    // directly or behind a TLS proxy that says so.
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    let secure = state.config.cookie_secure || forwarded_https;
     let cookie = format!(
         "{WIDGET_COOKIE}={token}; Path=/; HttpOnly; Max-Age={}{}",
         WIDGET_SESSION_HOURS * 3600,
