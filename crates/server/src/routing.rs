@@ -152,7 +152,15 @@ impl RoutingService {
         actions: Vec<Action>,
     ) -> Result<(), StoreError> {
         let scope = self.store.tenant(tenant);
-        let locale = scope.tenant().await?.settings.locale;
+        // Only the notices to customers need the tenant's language: most events have none.
+        let speaks = actions
+            .iter()
+            .any(|a| matches!(a, Action::Enqueued { .. } | Action::Assigned { .. }));
+        let locale = if speaks {
+            scope.tenant().await?.settings.locale
+        } else {
+            Locale::En
+        };
         for action in actions {
             match action {
                 Action::Enqueued {

@@ -104,6 +104,24 @@ async fn own_conversation(
     }
 }
 
+fn query_of<T>(
+    query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, Refused> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "invalid_field", &e.body_text()))
+}
+
+/// The customer's conversation whose id a query parameter gives.
+async fn conversation_named(
+    state: &AppState,
+    customer: &Customer,
+    id: &str,
+) -> Result<Conversation, Refused> {
+    let id: ConversationId = id.parse().map_err(|_| Refused::field("conversationId"))?;
+    own_conversation(state, customer, id).await
+}
+
 fn respond(result: Result<Response, Refused>, headers: &HeaderMap) -> Response {
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
     cors::allow(&mut response, cors::origin(headers));
@@ -224,12 +242,11 @@ pub async fn messages(
 ) -> Response {
     let result = async {
         let customer = customer(&state, &headers).await?;
-        let Query(query) = query.map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "invalid_field", &e.body_text()))?;
-        let id: ConversationId = query.conversation_id.parse().map_err(|_| Refused::field("conversationId"))?;
+        let query = query_of(query)?;
         if query.wait_seconds > MAX_WAIT_SECONDS {
             return Err(Refused::new(StatusCode::BAD_REQUEST, "invalid_field", "waitSeconds must be at most 30"));
         }
-        own_conversation(&state, &customer, id).await?;
+        let id = conversation_named(&state, &customer, &query.conversation_id).await?.id;
         let scope = state.store.tenant(customer.session.tenant);
         let notify = state.hub.watch(id);
         let woken = notify.notified();
@@ -353,13 +370,8 @@ pub async fn upload(
 ) -> Response {
     let result = async {
         let customer = customer(&state, &headers).await?;
-        let Query(query) = query
-            .map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "invalid_field", &e.body_text()))?;
-        let id: ConversationId = query
-            .conversation_id
-            .parse()
-            .map_err(|_| Refused::field("conversationId"))?;
-        let conversation = own_conversation(&state, &customer, id).await?;
+        let query = query_of(query)?;
+        let conversation = conversation_named(&state, &customer, &query.conversation_id).await?;
         let scope = state.store.tenant(customer.session.tenant);
         let stored = crate::files::upload(&scope, conversation.id, &query.name, &body)
             .await
@@ -385,13 +397,8 @@ pub async fn download(
 ) -> Response {
     let result = async {
         let customer = customer(&state, &headers).await?;
-        let Query(query) = query
-            .map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "invalid_field", &e.body_text()))?;
-        let id: ConversationId = query
-            .conversation_id
-            .parse()
-            .map_err(|_| Refused::field("conversationId"))?;
-        let conversation = own_conversation(&state, &customer, id).await?;
+        let query = query_of(query)?;
+        let conversation = conversation_named(&state, &customer, &query.conversation_id).await?;
         let not_found = || Refused::new(StatusCode::NOT_FOUND, "not_found", "no such file");
         let (file, content) = state
             .store
