@@ -122,6 +122,7 @@ async fn run_serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         cookie_secure: settings.cookie_secure,
         session_ttl: Duration::from_secs(u64::from(settings.session_ttl_hours) * 3600),
         context_path: settings.context_path.clone(),
+        reconnect_grace: Duration::from_secs(u64::from(settings.reconnect_grace_seconds)),
     };
     let state = AppState::new(store.clone(), config);
     switchboard_server::serve(listener, state, shutdown).await?;

@@ -21,6 +21,7 @@ pub struct FileSettings {
     pub node_id: Option<u16>,
     pub cookie_secure: Option<bool>,
     pub session_ttl_hours: Option<u32>,
+    pub reconnect_grace_seconds: Option<u32>,
     pub log_format: Option<LogFormat>,
     pub context_path: Option<String>,
 }
@@ -65,6 +66,9 @@ pub struct ServeFlags {
     /// Hours a sign-in lasts [default: 12].
     #[arg(long, env = "SWITCHBOARD_SESSION_TTL_HOURS")]
     pub session_ttl_hours: Option<u32>,
+    /// Seconds an agent whose connection dropped keeps its conversations [default: 60].
+    #[arg(long, env = "SWITCHBOARD_RECONNECT_GRACE_SECONDS")]
+    pub reconnect_grace_seconds: Option<u32>,
     /// Path prefix of the web chat's compatibility routes [default: /service-cloud].
     #[arg(long, env = "SWITCHBOARD_CONTEXT_PATH")]
     pub context_path: Option<String>,
@@ -79,6 +83,7 @@ pub struct Settings {
     pub node_id: u16,
     pub cookie_secure: bool,
     pub session_ttl_hours: u32,
+    pub reconnect_grace_seconds: u32,
     pub log_format: LogFormat,
     pub context_path: String,
 }
@@ -98,6 +103,7 @@ impl fmt::Debug for Settings {
             )
             .field("node_id", &self.node_id)
             .field("cookie_secure", &self.cookie_secure)
+            .field("reconnect_grace_seconds", &self.reconnect_grace_seconds)
             .field("session_ttl_hours", &self.session_ttl_hours)
             .field("log_format", &self.log_format)
             .field("context_path", &self.context_path)
@@ -139,6 +145,14 @@ impl Settings {
             (1..=24 * 90).contains(&session_ttl_hours),
             "session_ttl_hours must be between 1 and 2160"
         );
+        let reconnect_grace_seconds = serve
+            .reconnect_grace_seconds
+            .or(file.reconnect_grace_seconds)
+            .unwrap_or(60);
+        anyhow::ensure!(
+            (1..=3600).contains(&reconnect_grace_seconds),
+            "reconnect_grace_seconds must be between 1 and 3600"
+        );
         let context_path = serve
             .context_path
             .clone()
@@ -156,6 +170,7 @@ impl Settings {
             node_id,
             cookie_secure: serve.cookie_secure.or(file.cookie_secure).unwrap_or(false),
             session_ttl_hours,
+            reconnect_grace_seconds,
             log_format: common.log_format.or(file.log_format).unwrap_or_default(),
             context_path,
         })

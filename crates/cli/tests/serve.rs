@@ -246,3 +246,199 @@ async fn a_bad_setting_stops_start_up_with_a_clear_message() {
         "{stderr}"
     );
 }
+
+/// A client signed in with a bearer token.
+struct Api {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    async fn login(running: &Running, account: &str, password: &str) -> Self {
+        let reply: Value = running.login(account, password).await.json().await.unwrap();
+        Self {
+            base: running.base_url.clone(),
+            token: reply["token"].as_str().unwrap().to_owned(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn ids(&self, path: &str, key: &str) -> Vec<String> {
+        let list = self.call(reqwest::Method::GET, path, None).await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item[key].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// A customer of the demo channel opens a chat, signed in the authorization mode.
+async fn open_chat(running: &Running, demo: &Value, user: &str) -> String {
+    use switchboard_domain::auth_v2::{format_timestamp, sign, Canonical};
+    const LOADER: &str = "/service-cloud/webclient/chat_client/js/newThirdPartyClient.js";
+    let channel = demo["channelConfigId"].as_str().unwrap();
+    let now = chrono::Utc::now();
+    let data = json!({"thirdUserName": user, "thirdUserId": user, "tenantSpaceId": demo["tenantSpaceId"],
+        "channelConfigId": channel, "locale": "en", "timestamp": now.timestamp_millis()});
+    let host = running.base_url.trim_start_matches("http://").to_owned();
+    let request = Canonical {
+        method: "POST".into(),
+        uri: LOADER.into(),
+        query: vec![],
+        headers: vec![("host".into(), host)],
+        body: data.to_string(),
+    };
+    let secret = demo["channelSecretKey"].as_str().unwrap();
+    let mut posted = data;
+    posted["thirdPartAuthorization"] =
+        json!(sign(channel, secret, &format_timestamp(now), &request));
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let loaded = client
+        .post(format!("{}{LOADER}?&t=1", running.base_url))
+        .body(posted.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(loaded.status(), 200);
+    let opened: Value = client
+        .post(format!(
+            "{}/service-cloud/webchat/v1/conversation",
+            running.base_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    opened["conversationId"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_kill_9_restart_keeps_queue_order_and_assignments() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve_demo(dir.path(), &[], &[]).await;
+    let demo = demo_json(&dir.path().join("data/demo.json"));
+    let admin = Api::login(
+        &first,
+        "demo_admin",
+        demo["admin"]["password"].as_str().unwrap(),
+    )
+    .await;
+    // Long enough a wait that nobody times out while the test runs.
+    let queues = admin
+        .call(reqwest::Method::GET, "/api/v1/skill-queues", None)
+        .await;
+    let mut queue = queues["items"][0].clone();
+    let queue_id = queue["id"].as_str().unwrap().to_owned();
+    for key in ["id", "createdAt", "updatedAt"] {
+        queue.as_object_mut().unwrap().remove(key);
+    }
+    queue["maxWaitingSeconds"] = json!(3600);
+    queue["maxQueued"] = json!(200);
+    admin
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/skill-queues/{queue_id}"),
+            Some(queue),
+        )
+        .await;
+    let agent = |n: usize| {
+        let account = demo["agents"][n]["account"].as_str().unwrap().to_owned();
+        let password = demo["agents"][n]["password"].as_str().unwrap().to_owned();
+        (account, password)
+    };
+    // One agent on duty but busy, so that customers wait rather than being released.
+    let (account, password) = agent(0);
+    let standby = Api::login(&first, &account, &password).await;
+    standby
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/agent/sign-in",
+            Some(json!({})),
+        )
+        .await;
+    standby
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/agent/status",
+            Some(json!({"status": "busy"})),
+        )
+        .await;
+
+    let mut opened = Vec::new();
+    for n in 0..105 {
+        opened.push(open_chat(&first, &demo, &format!("customer-{n}")).await);
+    }
+    let (account, password) = agent(1);
+    let serving = Api::login(&first, &account, &password).await;
+    serving
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/agent/sign-in",
+            Some(json!({})),
+        )
+        .await;
+    let held = serving.ids("/api/v1/agent/conversations", "id").await;
+    assert_eq!(held, opened[..5], "the agent took the first five, in order");
+    let waiting_path = format!("/api/v1/skill-queues/{queue_id}/waiting");
+    let before = admin.ids(&waiting_path, "conversationId").await;
+    assert_eq!(before, opened[5..], "100 wait in arrival order");
+
+    let mut first = first;
+    first.child.kill().await.unwrap();
+    let second = serve_demo(dir.path(), &[], &[]).await;
+    let admin = Api::login(
+        &second,
+        "demo_admin",
+        demo["admin"]["password"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        admin.ids(&waiting_path, "conversationId").await,
+        before,
+        "the same order"
+    );
+    let serving = Api::login(&second, &account, &password).await;
+    assert_eq!(serving.ids("/api/v1/agent/conversations", "id").await, held);
+    // Signing in again keeps them: full, the agent takes nothing more, nobody twice.
+    serving
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/agent/sign-in",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(serving.ids("/api/v1/agent/conversations", "id").await, held);
+    assert_eq!(admin.ids(&waiting_path, "conversationId").await, before);
+    let record = admin
+        .ids(
+            &format!("/api/v1/conversations/{}/contact-record", held[0]),
+            "kind",
+        )
+        .await;
+    assert_eq!(record, ["enqueued", "assigned"]);
+    second.terminate().await;
+}

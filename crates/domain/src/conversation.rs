@@ -53,7 +53,16 @@ impl ConversationState {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    /// No message may be added once a conversation has ended.
+    /// Whether a message of `sender` may be added: none once a conversation has ended,
+    /// except the customer's own in an offline-message conversation (leaving a message)
+    /// and the system's notice of why it ended.
+    pub fn accepts(self, sender: &Sender) -> bool {
+        self.is_open()
+            || *sender == Sender::System
+            || (self == ConversationState::OfflineMessage && *sender == Sender::Customer)
+    }
+
+    /// Routing is done with it: closed, abandoned, or left to an offline message.
     pub fn is_open(self) -> bool {
         !matches!(
             self,

@@ -190,6 +190,15 @@ impl TenantSettings {
     pub fn is_non_working_day(&self, day: NaiveDate) -> bool {
         self.non_working_days.contains(&day)
     }
+
+    /// The service-time calendar work time is read in (UTC if the zone were unknown,
+    /// which validation prevents).
+    pub fn calendar(&self) -> crate::worktime::Calendar {
+        crate::worktime::Calendar {
+            time_zone: self.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+            non_working_days: self.non_working_days.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,7 +1,11 @@
 //! Agent work time: up to four segments on workdays and four on non-workdays, each
 //! within 00:00–24:00. Which calendar days are non-working comes from the tenant.
 
+use std::collections::BTreeSet;
 use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Timelike};
+use chrono_tz::Tz;
 
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
@@ -104,6 +108,41 @@ impl WorkTime {
         };
         segments.iter().any(|s| s.contains(at))
     }
+
+    /// Whether agents work at an instant (milliseconds since the Unix epoch), read as a
+    /// wall-clock time in the calendar's time zone.
+    pub fn is_open_at(&self, calendar: &Calendar, at_millis: i64) -> bool {
+        let (day, time) = calendar.local(at_millis);
+        self.is_open(calendar.non_working_days.contains(&day), time)
+    }
+}
+
+/// A tenant's service-time calendar: its time zone and the days on which the non-workday
+/// segments apply (weekends are listed like holidays; no day is non-working by itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    pub time_zone: Tz,
+    pub non_working_days: BTreeSet<NaiveDate>,
+}
+
+impl Default for Calendar {
+    fn default() -> Self {
+        Self {
+            time_zone: Tz::UTC,
+            non_working_days: BTreeSet::new(),
+        }
+    }
+}
+
+impl Calendar {
+    /// The local date and time of day at an instant.
+    pub fn local(&self, at_millis: i64) -> (NaiveDate, TimeOfDay) {
+        let utc = DateTime::from_timestamp_millis(at_millis).unwrap_or_default();
+        let local = utc.with_timezone(&self.time_zone);
+        let minutes = local.hour() * 60 + local.minute();
+        let minutes = u16::try_from(minutes).unwrap_or(0);
+        (local.date_naive(), TimeOfDay(minutes))
+    }
 }
 
 fn check_segments(segments: &[Segment]) -> Checked {
@@ -148,6 +187,37 @@ mod tests {
             start: TimeOfDay::parse(start).unwrap(),
             end: TimeOfDay::parse(end).unwrap(),
         }
+    }
+
+    fn millis(rfc3339: &str) -> i64 {
+        DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    #[test]
+    fn work_time_is_read_in_the_tenant_time_zone_and_calendar() {
+        let wt = WorkTime {
+            workday: vec![seg("09:00", "18:00")],
+            non_workday: vec![seg("10:00", "12:00")],
+        };
+        let mut calendar = Calendar {
+            time_zone: "Asia/Shanghai".parse().unwrap(),
+            non_working_days: BTreeSet::new(),
+        };
+        // 01:30 UTC is 09:30 in Shanghai: open on a workday.
+        assert!(wt.is_open_at(&calendar, millis("2026-10-01T01:30:00Z")));
+        // 00:59 UTC is 08:59 there: not yet.
+        assert!(!wt.is_open_at(&calendar, millis("2026-10-01T00:59:00Z")));
+        // 10:00 UTC is 18:00 there: a segment's end is excluded.
+        assert!(!wt.is_open_at(&calendar, millis("2026-10-01T10:00:00Z")));
+        calendar
+            .non_working_days
+            .insert(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap());
+        assert!(!wt.is_open_at(&calendar, millis("2026-10-01T01:30:00Z")));
+        assert!(wt.is_open_at(&calendar, millis("2026-10-01T02:30:00Z")));
+        // The local date decides: 2026-09-30T23:00Z is already 1 October in Shanghai.
+        assert!(!wt.is_open_at(&calendar, millis("2026-09-30T23:00:00Z")));
     }
 
     #[test]

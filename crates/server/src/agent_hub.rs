@@ -24,6 +24,13 @@ impl AgentHub {
             .subscribe()
     }
 
+    /// How many connections the agent has open.
+    pub fn connections(&self, agent: EmployeeId) -> usize {
+        self.lock()
+            .get(&agent)
+            .map_or(0, broadcast::Sender::receiver_count)
+    }
+
     /// Sends to the agent's connections, if it has any.
     pub fn send(&self, agent: EmployeeId, event: Value) {
         let mut channels = self.lock();

@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 pub use error::{ApiError, ApiResult};
 pub use exports::Exporter;
 pub use router::{openapi, router};
+pub use routing::{Clock, ManualClock, SystemClock};
 
 pub const DEFAULT_CONTEXT_PATH: &str = "/service-cloud";
 
@@ -38,6 +39,8 @@ pub struct ServerConfig {
     /// Where the web chat's compatibility routes live, as the enterprise's pages address
     /// them (`$ContextPath`): `/service-cloud` by default.
     pub context_path: String,
+    /// How long an agent whose connection dropped keeps its conversations.
+    pub reconnect_grace: Duration,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +49,7 @@ impl Default for ServerConfig {
             cookie_secure: false,
             session_ttl: Duration::from_secs(12 * 3600),
             context_path: DEFAULT_CONTEXT_PATH.into(),
+            reconnect_grace: Duration::from_secs(60),
         }
     }
 }
@@ -64,15 +68,24 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<Store>, config: ServerConfig) -> Self {
+        Self::with_clock(store, config, Arc::new(SystemClock))
+    }
+
+    /// A server whose routing timers run on `clock` (tests use a [`ManualClock`]).
+    pub fn with_clock(store: Arc<Store>, config: ServerConfig, clock: Arc<dyn Clock>) -> Self {
         let hub = Arc::new(hub::ConversationHub::default());
         let agent_hub = Arc::new(agent_hub::AgentHub::default());
+        let shared = routing::Shared {
+            store: store.clone(),
+            conversations: hub.clone(),
+            agents: agent_hub.clone(),
+            clock,
+            reconnect_grace_ms: i64::try_from(config.reconnect_grace.as_millis())
+                .unwrap_or(i64::MAX),
+        };
         Self {
             exporter: Exporter::new(store.clone()),
-            routing: Arc::new(routing::RoutingService::new(
-                store.clone(),
-                hub.clone(),
-                agent_hub.clone(),
-            )),
+            routing: Arc::new(routing::RoutingService::new(shared)),
             store,
             config: Arc::new(config),
             throttle: Arc::default(),
@@ -91,6 +104,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.exporter.resume_unfinished().await;
+    if let Err(e) = state.routing.recover().await {
+        tracing::error!(error = %e, "restoring routing failed; tenants restore on first use");
+    }
     let purger = tokio::spawn(purge_sessions(state.store.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)

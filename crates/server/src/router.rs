@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{
-    agent, auth, called_routes, channels, employees, exports, health, queues, tenants,
+    agent, auth, called_routes, channels, employees, exports, health, queues, supervision, tenants,
 };
 use crate::json::BODY_LIMIT;
 use crate::AppState;
@@ -84,6 +84,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::conversations))
         .routes(routes!(agent::messages, agent::reply))
         .routes(routes!(agent::end))
+        .routes(routes!(agent::transfer))
+        .routes(routes!(supervision::waiting))
+        .routes(routes!(supervision::contact_record))
         .routes(routes!(agent::events))
         .routes(routes!(agent::queues))
         .routes(routes!(agent::customer))

@@ -266,8 +266,9 @@ impl TenantScope<'_> {
         .await?
         .ok_or(StoreError::NotFound)?;
         let state_text: String = row.try_get("state")?;
-        let open = ConversationState::parse(&state_text).is_some_and(ConversationState::is_open);
-        if !open {
+        let accepted =
+            ConversationState::parse(&state_text).is_some_and(|s| s.accepts(&message.sender));
+        if !accepted {
             let reason = "the conversation has ended".into();
             return Err(ValidationError::new("conversationId", Rule::NotAllowed { reason }).into());
         }

@@ -18,6 +18,7 @@ pub mod ids;
 mod platform;
 mod queues;
 mod routes;
+mod routing;
 mod scoped;
 mod sealing;
 mod text;
@@ -37,6 +38,7 @@ pub use error::{Result, StoreError};
 pub use ids::IdGenerator;
 pub use platform::{AccountRecord, AccountRole, NewAccount, Platform};
 pub use queues::QueueFilter;
+pub use routing::{ContactEvent, Placement, Routed, RoutingRecord};
 pub use sealing::KEY_BYTES;
 pub use widget::WidgetSession;
 

@@ -175,6 +175,19 @@ impl Platform<'_> {
         Ok(done.rows_affected())
     }
 
+    /// Tenants with conversations waiting or with an agent: routing restores them at
+    /// start-up so that their timers run without waiting for a first request.
+    pub async fn tenants_with_routed_conversations(&self) -> Result<Vec<TenantId>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT tenant_id FROM conversations WHERE state IN ('queued', 'assigned', 'wrapUp')",
+        )
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(TenantId(row.try_get("tenant_id")?)))
+            .collect()
+    }
+
     /// Creates a tenant space and its first administrator in one transaction.
     pub async fn create_tenant(
         &self,

@@ -14,7 +14,7 @@ use switchboard_domain::conversation::{
     Content, Conversation, ConversationState, Message, NewMessage, Sender,
 };
 use switchboard_domain::{ConversationId, Rule, ValidationError};
-use switchboard_routing::{AgentStatus, Event, Skill};
+use switchboard_routing::{Action, AgentStatus, Event, Skill, TransferTarget};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
 
@@ -217,6 +217,10 @@ pub async fn reply(
         .await?;
     if !appended.duplicate {
         state.hub.notify(id);
+        state
+            .routing
+            .handle(agent.tenant, Event::AgentReplied { conversation: id })
+            .await?;
     }
     Ok(Json(Stored {
         seq: appended.message.seq,
@@ -236,14 +240,20 @@ pub async fn end(
     let conversation = held(&state, &agent, id).await?;
     let scope = state.store.tenant(agent.tenant);
     if conversation.state == ConversationState::Assigned {
-        scope
-            .set_conversation_state(id, ConversationState::WrapUp, Some(agent.employee.id))
-            .await?;
-        state.hub.notify(id);
-        state
+        let actions = state
             .routing
             .handle(agent.tenant, Event::ConversationEnded { conversation: id })
             .await?;
+        let wrapping_up = actions.iter().any(
+            |a| matches!(a, Action::WrapUpStarted { conversation, .. } if *conversation == id),
+        );
+        if !wrapping_up {
+            // Routing did not have it (its data was lost): it just ends.
+            scope
+                .set_conversation_state(id, ConversationState::Closed, Some(agent.employee.id))
+                .await?;
+            state.hub.notify(id);
+        }
     }
     Ok(Json(scope.conversation(id).await?))
 }
@@ -271,9 +281,24 @@ pub async fn events(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let receiver = state.agent_hub.subscribe(agent.employee.id);
-    upgrade.on_upgrade(move |socket| forward(socket, receiver))
+    let (tenant, employee) = (agent.tenant, agent.employee.id);
+    upgrade.on_upgrade(move |socket| async move {
+        // A connection back within the grace period keeps the agent's conversations.
+        let back = Event::AgentReconnected { agent: employee };
+        if let Err(e) = state.routing.handle(tenant, back).await {
+            tracing::warn!(error = %e, "routing did not hear of an agent's connection");
+        }
+        forward(socket, receiver).await;
+        if state.agent_hub.connections(employee) == 0 {
+            let lost = Event::AgentDisconnected { agent: employee };
+            if let Err(e) = state.routing.handle(tenant, lost).await {
+                tracing::warn!(error = %e, "routing did not hear of an agent's lost connection");
+            }
+        }
+    })
 }
 
+/// Relays events until either side closes; the receiver is dropped on return.
 async fn forward(
     mut socket: WebSocket,
     mut events: tokio::sync::broadcast::Receiver<serde_json::Value>,
@@ -314,10 +339,10 @@ pub async fn queues(
     State(state): State<AppState>,
 ) -> ApiResult<Json<Vec<QueueLoad>>> {
     let ids: Vec<_> = agent.profile.skills.iter().map(|s| s.queue_id).collect();
-    let waiting = state.routing.waiting(agent.tenant, &ids).await?;
+    let waiting = state.routing.waiting(agent.tenant, ids.clone()).await?;
     let scope = state.store.tenant(agent.tenant);
     let mut loads = Vec::with_capacity(ids.len());
-    for (queue_id, waiting) in ids.into_iter().zip(waiting) {
+    for (queue_id, waiting) in ids.into_iter().zip(waiting.iter().map(Vec::len)) {
         let name = scope
             .queue(queue_id)
             .await
@@ -449,4 +474,79 @@ pub async fn quick_replies(
             .settings
             .quick_replies,
     ))
+}
+
+/// Exactly one of the two targets.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferRequest {
+    /// A multimedia skill queue: the conversation goes to its head, not back to you.
+    #[serde(default)]
+    pub queue_id: Option<switchboard_domain::QueueId>,
+    /// An idle agent with a free chat slot.
+    #[serde(default)]
+    pub agent_id: Option<switchboard_domain::EmployeeId>,
+}
+
+/// Hands a conversation the agent is serving to a skill queue or to another agent.
+#[utoipa::path(post, path = "/api/v1/agent/conversations/{id}/transfer", tag = "agent", params(("id" = String, Path)), request_body = TransferRequest,
+    responses((status = 200, body = Conversation), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn transfer(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ConversationId>,
+    ApiJson(request): ApiJson<TransferRequest>,
+) -> ApiResult<Json<Conversation>> {
+    let conversation = held(&state, &agent, id).await?;
+    let scope = state.store.tenant(agent.tenant);
+    let not_allowed = |field: &str, reason: &str| {
+        let reason = reason.to_owned();
+        ApiError::from(ValidationError::new(field, Rule::NotAllowed { reason }))
+    };
+    if conversation.state != ConversationState::Assigned {
+        return Err(not_allowed(
+            "id",
+            "the conversation is no longer being served",
+        ));
+    }
+    let (field, to) = match (request.queue_id, request.agent_id) {
+        (Some(queue), None) => {
+            let found = scope
+                .queue(queue)
+                .await
+                .map_err(|_| not_allowed("queueId", "no such skill queue"))?;
+            if found.config.queue_type != switchboard_domain::queue::QueueType::Multimedia {
+                return Err(not_allowed(
+                    "queueId",
+                    "chats go to multimedia skill queues only",
+                ));
+            }
+            ("queueId", TransferTarget::Queue(queue))
+        }
+        (None, Some(to)) => {
+            scope
+                .employee(to)
+                .await
+                .map_err(|_| not_allowed("agentId", "no such agent"))?;
+            ("agentId", TransferTarget::Agent(to))
+        }
+        _ => {
+            return Err(not_allowed(
+                "queueId",
+                "give exactly one of queueId and agentId",
+            ))
+        }
+    };
+    let event = Event::TransferRequested {
+        conversation: id,
+        to,
+    };
+    let actions = state.routing.handle(agent.tenant, event).await?;
+    if let Some(refusal) = actions.iter().find_map(|a| match a {
+        Action::TransferRefused { refusal, .. } => Some(*refusal),
+        _ => None,
+    }) {
+        return Err(not_allowed(field, crate::routing::refusal_reason(refusal)));
+    }
+    Ok(Json(scope.conversation(id).await?))
 }

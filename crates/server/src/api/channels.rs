@@ -6,13 +6,15 @@ use axum::http::StatusCode;
 use axum::Json;
 use switchboard_domain::channel::{Channel, ChannelConfig, ChannelType};
 use switchboard_domain::paging::Page;
-use switchboard_domain::ChannelId;
+use switchboard_domain::{ChannelId, TenantId};
+use switchboard_routing::Event;
 use switchboard_store::ChannelFilter;
 
 use super::{IdPath, ListQuery};
 use crate::auth::TenantAdmin;
 use crate::error::ApiResult;
 use crate::json::ApiJson;
+use crate::routing::settings;
 use crate::AppState;
 
 type QueryResult = Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>;
@@ -26,16 +28,13 @@ pub async fn create(
     ApiJson(config): ApiJson<ChannelConfig>,
 ) -> ApiResult<(StatusCode, Json<Channel>)> {
     let plan = config.validate_with_secrets(&[])?;
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            state
-                .store
-                .tenant(admin.tenant)
-                .create_channel(&config, &plan)
-                .await?,
-        ),
-    ))
+    let channel = state
+        .store
+        .tenant(admin.tenant)
+        .create_channel(&config, &plan)
+        .await?;
+    configured(&state, admin.tenant, &channel).await?;
+    Ok((StatusCode::CREATED, Json(channel)))
 }
 
 /// Lists channels; `q` filters by access code or name, `type` by channel type.
@@ -80,7 +79,21 @@ pub async fn update(
 ) -> ApiResult<Json<Channel>> {
     let scope = state.store.tenant(admin.tenant);
     let plan = config.validate_with_secrets(&scope.secret_names(id).await?)?;
-    Ok(Json(scope.update_channel(id, &config, &plan).await?))
+    let channel = scope.update_channel(id, &config, &plan).await?;
+    configured(&state, admin.tenant, &channel).await?;
+    Ok(Json(channel))
+}
+
+/// Routing learns the channel's settings.
+async fn configured(state: &AppState, tenant: TenantId, channel: &Channel) -> ApiResult<()> {
+    let scope = state.store.tenant(tenant);
+    let settings = settings::channel_settings(&scope, &channel.config).await?;
+    let event = Event::ChannelConfigured {
+        channel: channel.channel_config_id,
+        settings,
+    };
+    state.routing.configure(tenant, event);
+    Ok(())
 }
 
 #[utoipa::path(delete, path = "/api/v1/channels/{id}", tag = "channels", params(("id" = String, Path)), responses((status = 204), (status = 404, body = super::ErrorBody)))]

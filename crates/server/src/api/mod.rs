@@ -8,6 +8,7 @@ pub mod employees;
 pub mod exports;
 pub mod health;
 pub mod queues;
+pub mod supervision;
 pub mod tenants;
 
 use std::str::FromStr;

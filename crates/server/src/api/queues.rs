@@ -6,12 +6,14 @@ use axum::Json;
 use switchboard_domain::paging::Page;
 use switchboard_domain::queue::{QueueType, SkillQueue, SkillQueueConfig};
 use switchboard_domain::QueueId;
+use switchboard_routing::Event;
 use switchboard_store::QueueFilter;
 
 use super::{IdPath, ListQuery};
 use crate::auth::TenantAdmin;
 use crate::error::ApiResult;
 use crate::json::ApiJson;
+use crate::routing::settings;
 use crate::AppState;
 
 type QueryResult = Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>;
@@ -29,10 +31,13 @@ pub async fn create(
         .tenant(admin.tenant)
         .create_queue(&config)
         .await?;
-    state
-        .routing
-        .queue_configured(admin.tenant, queue.id, queue.config.wrap_up_seconds)
-        .await?;
+    state.routing.configure(
+        admin.tenant,
+        Event::QueueConfigured {
+            queue: queue.id,
+            settings: settings::queue_settings(&queue.config),
+        },
+    );
     Ok((StatusCode::CREATED, Json(queue)))
 }
 
@@ -81,10 +86,13 @@ pub async fn update(
         .tenant(admin.tenant)
         .update_queue(id, &config)
         .await?;
-    state
-        .routing
-        .queue_configured(admin.tenant, queue.id, queue.config.wrap_up_seconds)
-        .await?;
+    state.routing.configure(
+        admin.tenant,
+        Event::QueueConfigured {
+            queue: queue.id,
+            settings: settings::queue_settings(&queue.config),
+        },
+    );
     Ok(Json(queue))
 }
 

@@ -212,11 +212,13 @@ pub async fn update_own(
     ApiJson(settings): ApiJson<TenantSettings>,
 ) -> ApiResult<Json<Tenant>> {
     settings.validate()?;
-    Ok(Json(
-        state
-            .store
-            .tenant(admin.tenant)
-            .update_settings(&settings)
-            .await?,
-    ))
+    let tenant = state
+        .store
+        .tenant(admin.tenant)
+        .update_settings(&settings)
+        .await?;
+    state
+        .routing
+        .tenant_configured(admin.tenant, &tenant.settings);
+    Ok(Json(tenant))
 }

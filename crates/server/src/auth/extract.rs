@@ -96,6 +96,29 @@ impl FromRequestParts<AppState> for TenantAdmin {
     }
 }
 
+/// A tenant administrator or supervisor: who may watch queues and contact records.
+pub struct Supervisor {
+    pub caller: Caller,
+    pub tenant: TenantId,
+}
+
+impl FromRequestParts<AppState> for Supervisor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?.settled()?;
+        match (caller.account.role, caller.account.tenant_id) {
+            (AccountRole::Tenant(Role::TenantAdmin | Role::Supervisor), Some(tenant)) => {
+                Ok(Supervisor { caller, tenant })
+            }
+            _ => Err(ApiError::Forbidden),
+        }
+    }
+}
+
 fn bearer_token(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

@@ -6,7 +6,7 @@ mod extract;
 pub mod password;
 pub mod throttle;
 
-pub use extract::{AgentCaller, Caller, Operator, TenantAdmin, SESSION_COOKIE};
+pub use extract::{AgentCaller, Caller, Operator, Supervisor, TenantAdmin, SESSION_COOKIE};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -154,9 +154,15 @@ pub async fn open(State(state): State<AppState>, headers: HeaderMap) -> Response
                     .queue_of(tenant, opened.id)
                     .await
                     .map_err(Refused::internal)?;
+                let last_agent = scope
+                    .last_agent_of(customer.session.customer, opened.id)
+                    .await
+                    .map_err(Refused::internal)?;
                 let arrived = Event::ConversationArrived {
                     conversation: opened.id,
+                    channel: customer.channel.channel_config_id,
                     queue,
+                    last_agent,
                 };
                 state
                     .routing
@@ -217,6 +223,8 @@ pub async fn send(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             if let Some(agent) = conversation.agent_id {
                 state.agent_hub.send(agent, json!({"type": "message", "message": appended.message}));
             }
+            let heard = Event::CustomerMessage { conversation: conversation.id };
+            state.routing.handle(customer.session.tenant, heard).await.map_err(Refused::internal)?;
         }
         let answer = json!({"seq": appended.message.seq, "duplicate": appended.duplicate, "message": appended.message});
         Ok(Json(answer).into_response())
@@ -294,7 +302,7 @@ pub async fn close(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 json!({"type": "customerLeft", "conversationId": conversation.id}),
             );
         }
-        let left = Event::ConversationLeft {
+        let left = Event::CustomerLeft {
             conversation: conversation.id,
         };
         state

@@ -11,7 +11,7 @@ use crate::webchat::{setup, user_data, Page, Setup, NEW_LOADER};
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn events(app: &TestApp, agent: &Session) -> Socket {
+pub async fn events(app: &TestApp, agent: &Session) -> Socket {
     let url = format!(
         "{}/api/v1/agent/events",
         app.base.replace("http://", "ws://")
@@ -25,7 +25,7 @@ async fn events(app: &TestApp, agent: &Session) -> Socket {
 }
 
 /// The next event of `kind`, skipping others; bounded in time.
-async fn next_event(socket: &mut Socket, kind: &str) -> Value {
+pub async fn next_event(socket: &mut Socket, kind: &str) -> Value {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let frame = socket.next().await.unwrap().unwrap();
@@ -41,7 +41,7 @@ async fn next_event(socket: &mut Socket, kind: &str) -> Value {
     .unwrap_or_else(|_| panic!("no {kind} event"))
 }
 
-async fn agent(app: &TestApp, setup: &Setup, account: &str, work_no: u32) -> Session {
+pub async fn agent(app: &TestApp, setup: &Setup, account: &str, work_no: u32) -> Session {
     let queues = setup.admin.get("/api/v1/skill-queues").await.expect(200);
     let queue = queues["items"][0]["id"].as_str().unwrap();
     setup
@@ -55,7 +55,7 @@ async fn agent(app: &TestApp, setup: &Setup, account: &str, work_no: u32) -> Ses
     app.login_first_time(account, INITIAL).await
 }
 
-async fn customer(app: &TestApp, setup: &Setup, user: &str) -> (Page, String) {
+pub async fn customer(app: &TestApp, setup: &Setup, user: &str) -> (Page, String) {
     let page = Page::new(app, None);
     let mut data = user_data(setup, ("thirdUserToken", "good-token"));
     data["thirdUserId"] = json!(user);
@@ -65,7 +65,7 @@ async fn customer(app: &TestApp, setup: &Setup, user: &str) -> (Page, String) {
 }
 
 /// What the customer's widget gets, waiting for something new after `after`.
-async fn customer_sees(page: &Page, conversation: &str, after: i64) -> Value {
+pub async fn customer_sees(page: &Page, conversation: &str, after: i64) -> Value {
     let path = format!("messages?conversationId={conversation}&after={after}&waitSeconds=10");
     page.call(Method::GET, &path, None).await.1
 }

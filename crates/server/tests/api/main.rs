@@ -4,6 +4,7 @@
 
 mod support;
 
+mod acd;
 mod agent;
 mod auth;
 mod browser;

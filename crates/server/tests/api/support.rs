@@ -129,6 +129,11 @@ pub const INITIAL: &str = "Initial-Passw0rd";
 
 impl TestApp {
     pub async fn start() -> Self {
+        Self::start_with_clock(Arc::new(switchboard_server::SystemClock)).await
+    }
+
+    /// A server whose routing timers follow `clock`.
+    pub async fn start_with_clock(clock: Arc<dyn switchboard_server::Clock>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("switchboard.db").display());
         let store = Arc::new(
@@ -146,7 +151,7 @@ impl TestApp {
             .await
             .unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(store.clone(), ServerConfig::default());
+        let state = AppState::with_clock(store.clone(), ServerConfig::default(), clock);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(switchboard_server::serve(listener, state, async move {
             let _ = stopped.await;

@@ -135,11 +135,30 @@ pub async fn setup(app: &TestApp, channel_extra: Value) -> Setup {
         channel[key] = value.clone();
     }
     let channel = admin.post("/api/v1/channels", channel).await.expect(201);
+    staff_the_queue(app, &admin, &b.queue).await;
     Setup {
         tenant,
         channel: channel["channelConfigId"].as_str().unwrap().to_owned(),
         admin,
     }
+}
+
+/// Signs in an agent of the queue who stays busy: with nobody on duty, the queue's
+/// no-agents policy would release arriving customers instead of letting them wait.
+pub async fn staff_the_queue(app: &TestApp, admin: &Session, queue: &str) {
+    admin
+        .post("/api/v1/employees", agent("standby", 999, queue))
+        .await
+        .expect(201);
+    let standby = app.login_first_time("standby", INITIAL).await;
+    standby
+        .post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+    standby
+        .put("/api/v1/agent/status", json!({"status": "busy"}))
+        .await
+        .expect(200);
 }
 
 pub fn user_data(setup: &Setup, credentials: (&str, &str)) -> Value {

@@ -1,0 +1,482 @@
+//! One tenant's routing task: owns the [`Router`] and its timers, stores each decision
+//! before answering, then tells customers and agents.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::json;
+use switchboard_domain::conversation::{Content, ConversationState, NewMessage, Sender};
+use switchboard_domain::tenant::Locale;
+use switchboard_domain::{ConversationId, EmployeeId, QueueId, TenantId};
+use switchboard_routing::{
+    Action, Deadlines, Event, OverflowReason, ReleaseReason, Restored, Router, Timer,
+    TransferReason, TransferRefusal, Waiting,
+};
+use switchboard_store::{Placement, RoutingRecord, Store, StoreError};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{notices, settings, Shared};
+
+pub enum Command {
+    Event {
+        event: Box<Event>,
+        done: oneshot::Sender<Result<Vec<Action>, StoreError>>,
+    },
+    Waiting {
+        queues: Vec<QueueId>,
+        reply: oneshot::Sender<Vec<Vec<Waiting>>>,
+    },
+    Locale(Locale),
+}
+
+pub struct TenantRouting {
+    shared: Arc<Shared>,
+    tenant: TenantId,
+    router: Router,
+    timers: Deadlines<Timer>,
+    locale: Locale,
+    names: HashMap<EmployeeId, String>,
+}
+
+/// The skill queue a conversation's channel routes to.
+pub async fn queue_of(
+    store: &Store,
+    tenant: TenantId,
+    conversation: ConversationId,
+) -> Result<QueueId, StoreError> {
+    let scope = store.tenant(tenant);
+    let channel = scope.conversation(conversation).await?.channel_id;
+    let route = scope.channel(channel).await?.config.called_route_id;
+    Ok(scope.route(route).await?.config.skill_queue_id)
+}
+
+impl TenantRouting {
+    /// A router that knows the tenant's configuration and the conversations the store
+    /// has in routing, with the actions restoring them asked for (their timers).
+    pub async fn load(
+        shared: Arc<Shared>,
+        tenant: TenantId,
+    ) -> Result<(Self, Vec<Action>), StoreError> {
+        let scope = shared.store.tenant(tenant);
+        let locale = scope.tenant().await?.settings.locale;
+        let mut router = Router::new(shared.reconnect_grace_ms);
+        let now = shared.clock.now();
+        let mut actions = Vec::new();
+        for event in settings::configuration(&scope).await? {
+            actions.extend(router.handle(event, now));
+        }
+        // A wrap-up the restart interrupted is over.
+        let mut wrapped_up = Vec::new();
+        for routed in scope.routed_conversations().await? {
+            let queue = match routed.queue {
+                Some(queue) => queue,
+                None => queue_of(&shared.store, tenant, routed.id).await?,
+            };
+            let restored = match (routed.state, routed.agent) {
+                (ConversationState::Assigned, Some(agent)) => Restored::WithAgent { agent },
+                (ConversationState::WrapUp, agent) => {
+                    wrapped_up.push(RoutingRecord {
+                        conversation: routed.id,
+                        kind: "wrapUpEnded",
+                        queue: Some(queue),
+                        agent,
+                        detail: json!({"recovered": true}),
+                        placement: Some(Placement::WrapUpDone),
+                    });
+                    continue;
+                }
+                (_, _) => match (routed.place, routed.queued_at) {
+                    (Some(place), Some(since)) => Restored::Waiting { place, since },
+                    // Opened, but routing had not placed it yet: it arrives now.
+                    _ => {
+                        let event = Event::ConversationArrived {
+                            conversation: routed.id,
+                            channel: routed.channel,
+                            queue,
+                            last_agent: None,
+                        };
+                        actions.extend(router.handle(event, now));
+                        continue;
+                    }
+                },
+            };
+            let event = Event::ConversationRestored {
+                conversation: routed.id,
+                channel: routed.channel,
+                queue,
+                restored,
+            };
+            actions.extend(router.handle(event, now));
+        }
+        scope.record_routing(&wrapped_up).await?;
+        let routing = Self {
+            shared,
+            tenant,
+            router,
+            timers: Deadlines::default(),
+            locale,
+            names: HashMap::new(),
+        };
+        Ok((routing, actions))
+    }
+
+    pub async fn run(
+        mut self,
+        restored: Vec<Action>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+    ) {
+        if let Err(e) = self.apply(&restored).await {
+            tracing::error!(tenant.id = %self.tenant, error = %e, "restoring routing failed");
+        }
+        loop {
+            let sleep = match self.timers.next_due() {
+                Some(at) => self.shared.clock.sleep_until(at),
+                None => Box::pin(std::future::pending()),
+            };
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.command(command).await,
+                    None => return,
+                },
+                () = sleep => self.fire_due().await,
+            }
+        }
+    }
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::Event { event, done } => {
+                let result = self.step(*event).await;
+                if let Err(e) = &result {
+                    tracing::error!(tenant.id = %self.tenant, error = %e, "storing a routing decision failed");
+                }
+                let _ = done.send(result);
+            }
+            Command::Waiting { queues, reply } => {
+                let lists = queues
+                    .iter()
+                    .map(|q| self.router.waiting_list(*q))
+                    .collect();
+                let _ = reply.send(lists);
+            }
+            Command::Locale(locale) => self.locale = locale,
+        }
+    }
+
+    async fn fire_due(&mut self) {
+        let now = self.shared.clock.now();
+        while let Some((timer, _)) = self.timers.pop_due(now) {
+            if let Err(e) = self.step(Event::TimerFired { timer }).await {
+                tracing::error!(tenant.id = %self.tenant, error = %e, ?timer, "a routing timer failed");
+            }
+        }
+    }
+
+    async fn step(&mut self, event: Event) -> Result<Vec<Action>, StoreError> {
+        let actions = self.router.handle(event, self.shared.clock.now());
+        self.apply(&actions).await?;
+        Ok(actions)
+    }
+
+    /// Runs the timers, stores the decisions in one transaction, then tells people.
+    async fn apply(&mut self, actions: &[Action]) -> Result<(), StoreError> {
+        let mut records = Vec::new();
+        for action in actions {
+            match action {
+                Action::StartTimer { timer, at } => self.timers.set(*timer, *at),
+                Action::CancelTimer { timer } => {
+                    self.timers.cancel(*timer);
+                }
+                other => records.extend(record_of(other)),
+            }
+        }
+        self.shared
+            .store
+            .tenant(self.tenant)
+            .record_routing(&records)
+            .await?;
+        for action in actions {
+            self.tell(action).await?;
+        }
+        Ok(())
+    }
+
+    async fn tell(&mut self, action: &Action) -> Result<(), StoreError> {
+        let agents = self.shared.agents.clone();
+        match action {
+            Action::Notify {
+                conversation,
+                notice,
+            } => {
+                let text = notices::notice(self.locale, notice);
+                self.system_message(*conversation, text).await?;
+            }
+            Action::Assigned {
+                conversation,
+                agent,
+                ..
+            } => {
+                let name = self.name_of(*agent).await;
+                let text = notices::connected(self.locale, &name);
+                self.system_message(*conversation, text).await?;
+                let assigned = self
+                    .shared
+                    .store
+                    .tenant(self.tenant)
+                    .conversation(*conversation)
+                    .await?;
+                agents.send(
+                    *agent,
+                    json!({"type": "assigned", "conversation": assigned}),
+                );
+            }
+            Action::Transferred {
+                conversation,
+                from,
+                reason,
+            } => {
+                agents.send(
+                    *from,
+                    json!({"type": "transferredAway", "conversationId": conversation, "reason": transfer_reason(*reason)}),
+                );
+                let text = notices::transferred(self.locale);
+                self.system_message(*conversation, text).await?;
+            }
+            Action::Released {
+                conversation,
+                reason,
+                offline_messages,
+            } => match notices::released(self.locale, *reason, *offline_messages) {
+                Some(text) => self.system_message(*conversation, text).await?,
+                None => self.shared.conversations.notify(*conversation),
+            },
+            Action::WrapUpStarted {
+                agent,
+                conversation,
+            } => {
+                self.shared.conversations.notify(*conversation);
+                agents.send(
+                    *agent,
+                    json!({"type": "wrapUpStarted", "conversationId": conversation}),
+                );
+            }
+            Action::WrapUpEnded {
+                agent,
+                conversation,
+            } => {
+                self.shared.conversations.notify(*conversation);
+                agents.send(
+                    *agent,
+                    json!({"type": "wrapUpEnded", "conversationId": conversation}),
+                );
+            }
+            Action::Enqueued { conversation, .. } | Action::Requeued { conversation, .. } => {
+                self.shared.conversations.notify(*conversation);
+            }
+            Action::Overflowed { .. }
+            | Action::TransferRefused { .. }
+            | Action::StartTimer { .. }
+            | Action::CancelTimer { .. } => {}
+        }
+        Ok(())
+    }
+
+    async fn name_of(&mut self, agent: EmployeeId) -> String {
+        if let Some(name) = self.names.get(&agent) {
+            return name.clone();
+        }
+        let name = self
+            .shared
+            .store
+            .tenant(self.tenant)
+            .employee(agent)
+            .await
+            .map(|e| e.config.name)
+            .unwrap_or_default();
+        self.names.insert(agent, name.clone());
+        name
+    }
+
+    async fn system_message(
+        &self,
+        conversation: ConversationId,
+        text: String,
+    ) -> Result<(), StoreError> {
+        let message = NewMessage {
+            sender: Sender::System,
+            client_message_id: format!("system-{:016x}", rand::random::<u64>()),
+            content: Content::Text { text },
+        };
+        let appended = self
+            .shared
+            .store
+            .tenant(self.tenant)
+            .append_message(conversation, &message)
+            .await;
+        match appended {
+            // A notice about a conversation that has ended meanwhile is not needed.
+            Ok(_) | Err(StoreError::Rejected(_)) => {}
+            Err(other) => return Err(other),
+        }
+        self.shared.conversations.notify(conversation);
+        Ok(())
+    }
+}
+
+fn overflow_reason(reason: OverflowReason) -> &'static str {
+    match reason {
+        OverflowReason::Timeout => "skillTimeout",
+        OverflowReason::Busy => "skillBusy",
+        OverflowReason::NoAgents => "noAgents",
+    }
+}
+
+fn transfer_reason(reason: TransferReason) -> &'static str {
+    match reason {
+        TransferReason::RequestedByAgent => "requestedByAgent",
+        TransferReason::AgentSilent => "agentSilent",
+    }
+}
+
+pub fn refusal_reason(refusal: TransferRefusal) -> &'static str {
+    match refusal {
+        TransferRefusal::NotWithAgent => "the conversation is not with an agent",
+        TransferRefusal::UnknownQueue => "no such skill queue",
+        TransferRefusal::AgentUnavailable => {
+            "the agent is not signed in, not idle, or has no free chat slot"
+        }
+    }
+}
+
+/// The contact-record entry of a decision, and how it moves the conversation.
+fn record_of(action: &Action) -> Option<RoutingRecord> {
+    let record = |conversation, kind, queue, agent, detail, placement| RoutingRecord {
+        conversation,
+        kind,
+        queue,
+        agent,
+        detail,
+        placement,
+    };
+    Some(match *action {
+        Action::Enqueued {
+            conversation,
+            queue,
+            position,
+            place,
+        } => record(
+            conversation,
+            "enqueued",
+            Some(queue),
+            None,
+            json!({"position": position}),
+            Some(Placement::Queued { queue, place }),
+        ),
+        Action::Requeued {
+            conversation,
+            queue,
+            place,
+        } => record(
+            conversation,
+            "requeued",
+            Some(queue),
+            None,
+            json!({}),
+            Some(Placement::Queued { queue, place }),
+        ),
+        Action::Assigned {
+            conversation,
+            agent,
+            queue,
+        } => record(
+            conversation,
+            "assigned",
+            Some(queue),
+            Some(agent),
+            json!({}),
+            Some(Placement::Assigned { queue, agent }),
+        ),
+        Action::Overflowed {
+            conversation,
+            from,
+            to,
+            reason,
+        } => record(
+            conversation,
+            "overflowed",
+            Some(to),
+            None,
+            json!({"from": from, "reason": overflow_reason(reason)}),
+            None,
+        ),
+        Action::Transferred {
+            conversation,
+            from,
+            reason,
+        } => record(
+            conversation,
+            "transferred",
+            None,
+            Some(from),
+            json!({"reason": transfer_reason(reason)}),
+            None,
+        ),
+        Action::TransferRefused {
+            conversation,
+            refusal,
+        } => record(
+            conversation,
+            "transferRefused",
+            None,
+            None,
+            json!({"reason": refusal_reason(refusal)}),
+            None,
+        ),
+        Action::Released {
+            conversation,
+            reason,
+            offline_messages,
+        } => {
+            let why = match reason {
+                ReleaseReason::Overflow(r) => overflow_reason(r),
+                ReleaseReason::OutOfHours => "outOfHours",
+                ReleaseReason::OverflowChainEnded(_) => "overflowChainEnded",
+            };
+            record(
+                conversation,
+                "released",
+                None,
+                None,
+                json!({"reason": why, "offlineMessages": offline_messages}),
+                Some(Placement::Released {
+                    offline_message: offline_messages,
+                }),
+            )
+        }
+        Action::WrapUpStarted {
+            agent,
+            conversation,
+        } => record(
+            conversation,
+            "wrapUpStarted",
+            None,
+            Some(agent),
+            json!({}),
+            Some(Placement::WrapUp),
+        ),
+        Action::WrapUpEnded {
+            agent,
+            conversation,
+        } => record(
+            conversation,
+            "wrapUpEnded",
+            None,
+            Some(agent),
+            json!({}),
+            Some(Placement::WrapUpDone),
+        ),
+        Action::Notify { .. } | Action::StartTimer { .. } | Action::CancelTimer { .. } => {
+            return None
+        }
+    })
+}
