@@ -49,4 +49,5 @@ conformance!(
     evaluations_need_an_agent_answer_and_the_last_counts,
     files_keep_their_bytes_and_stay_in_their_conversation,
     widget_sessions_expire_and_signatures_are_used_once,
+    routing_keeps_places_assignments_and_the_contact_record,
 );

@@ -894,8 +894,8 @@ mod conversations {
     use std::sync::Arc;
 
     use switchboard_domain::conversation::{Content, ConversationState, NewMessage, Sender};
-    use switchboard_domain::{ConversationId, EmployeeId};
-    use switchboard_store::{Store, StoreError};
+    use switchboard_domain::{ConversationId, EmployeeId, QueueId};
+    use switchboard_store::{Placement, RoutingRecord, Store, StoreError};
 
     use super::{not_found, rejected_on};
     use crate::fixtures::*;
@@ -1202,6 +1202,145 @@ mod conversations {
             .await
             .unwrap();
         assert!(sb.messages_after(id, 0, 10).await.unwrap().is_empty());
+    }
+
+    fn record(
+        conversation: ConversationId,
+        kind: &'static str,
+        placement: Placement,
+    ) -> RoutingRecord {
+        RoutingRecord {
+            conversation,
+            kind,
+            queue: None,
+            agent: None,
+            detail: serde_json::json!({"n": 1}),
+            placement: Some(placement),
+        }
+    }
+
+    pub async fn routing_keeps_places_assignments_and_the_contact_record(store: Arc<Store>) {
+        let (tenant, first) = conversation(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let opened = scope.conversation(first).await.unwrap();
+        let second = scope
+            .open_conversation(opened.customer_id, ConversationState::Queued)
+            .await
+            .unwrap()
+            .id;
+        let queue = QueueId(7);
+        let agent = EmployeeId(42);
+        // Second in line goes to the head (a requeue): the store keeps the router's order.
+        scope
+            .record_routing(&[
+                record(first, "enqueued", Placement::Queued { queue, place: 5 }),
+                record(second, "requeued", Placement::Queued { queue, place: -1 }),
+            ])
+            .await
+            .unwrap();
+        let routed = scope.routed_conversations().await.unwrap();
+        let order: Vec<_> = routed.iter().map(|r| (r.id, r.place)).collect();
+        assert_eq!(order, [(second, Some(-1)), (first, Some(5))]);
+        assert!(routed
+            .iter()
+            .all(|r| r.queue == Some(queue) && r.queued_at.is_some()));
+
+        scope
+            .record_routing(&[RoutingRecord {
+                agent: Some(agent),
+                ..record(first, "assigned", Placement::Assigned { queue, agent })
+            }])
+            .await
+            .unwrap();
+        let with_agent = scope.conversation(first).await.unwrap();
+        assert_eq!(
+            (with_agent.state, with_agent.agent_id),
+            (ConversationState::Assigned, Some(agent))
+        );
+        assert_eq!(
+            scope
+                .last_agent_of(opened.customer_id, second)
+                .await
+                .unwrap(),
+            Some(agent)
+        );
+        assert_eq!(
+            scope
+                .last_agent_of(opened.customer_id, first)
+                .await
+                .unwrap(),
+            None
+        );
+
+        // Wrap-up moves only an assigned conversation; its end only one in wrap-up.
+        scope
+            .record_routing(&[record(second, "wrapUpStarted", Placement::WrapUp)])
+            .await
+            .unwrap();
+        assert_eq!(
+            scope.conversation(second).await.unwrap().state,
+            ConversationState::Queued
+        );
+        scope
+            .record_routing(&[
+                record(first, "wrapUpStarted", Placement::WrapUp),
+                record(first, "wrapUpEnded", Placement::WrapUpDone),
+                record(
+                    second,
+                    "released",
+                    Placement::Released {
+                        offline_message: true,
+                    },
+                ),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            scope.conversation(first).await.unwrap().state,
+            ConversationState::Closed
+        );
+        let offline = scope.conversation(second).await.unwrap();
+        assert_eq!(offline.state, ConversationState::OfflineMessage);
+        // The customer may still leave a message there; an agent may not.
+        scope
+            .append_message(second, &text("note", Sender::Customer))
+            .await
+            .unwrap();
+        assert!(scope
+            .append_message(second, &text("late", Sender::Agent { employee_id: agent }))
+            .await
+            .is_err());
+        assert!(scope.routed_conversations().await.unwrap().is_empty());
+
+        let kinds: Vec<_> = scope
+            .contact_record(first)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.detail))
+            .collect();
+        let detail = serde_json::json!({"n": 1});
+        assert_eq!(
+            kinds,
+            [
+                ("enqueued".to_owned(), detail.clone()),
+                ("assigned".to_owned(), detail.clone()),
+                ("wrapUpStarted".to_owned(), detail.clone()),
+                ("wrapUpEnded".to_owned(), detail),
+            ]
+        );
+        let platform = store.platform();
+        assert!(platform
+            .tenants_with_routed_conversations()
+            .await
+            .unwrap()
+            .is_empty());
+        // Another tenant sees none of it.
+        let (other, _) = conversation(&store, "other").await;
+        assert!(matches!(
+            store.tenant(other).contact_record(first).await,
+            Err(StoreError::NotFound)
+        ));
     }
 }
 pub use conversations::*;
