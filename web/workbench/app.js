@@ -52,6 +52,7 @@ async function start() {
   connect();
   loadHistory();
   loadQuickReplies();
+  loadTransferQueues();
 }
 
 $("login-form").addEventListener("submit", async (event) => {
@@ -142,6 +143,7 @@ function onEvent(event) {
     case "wrapUpStarted":
       mark(event.conversationId, (entry) => { entry.wrappingUp = true; });
       break;
+    case "transferredAway":
     case "wrapUpEnded":
       state.conversations.delete(event.conversationId);
       loadHistory();
@@ -227,6 +229,7 @@ function render() {
   }
   $("chat-title").textContent = "Customer " + entry.conversation.customerId;
   $("end").disabled = entry.wrappingUp;
+  $("transfer").disabled = entry.wrappingUp;
   $("reply").hidden = Boolean(entry.ended);
   const messages = $("messages");
   messages.textContent = "";
@@ -314,6 +317,31 @@ async function openTranscript(conversation) {
   state.conversations.set(conversation.id, { conversation, messages, lastSeq: 0, unread: 0, wrappingUp: true, ended: true });
   select(conversation.id);
 }
+
+async function loadTransferQueues() {
+  const queues = await api("GET", "/agent/transfer-queues").catch(() => []);
+  const select = $("transfer");
+  for (const queue of queues) {
+    const option = document.createElement("option");
+    option.value = queue.queueId;
+    option.textContent = queue.name;
+    select.appendChild(option);
+  }
+}
+
+$("transfer").addEventListener("change", async (event) => {
+  const id = state.selected;
+  const queueId = event.target.value;
+  event.target.value = "";
+  if (!id || !queueId) {
+    return;
+  }
+  try {
+    await api("POST", "/agent/conversations/" + id + "/transfer", { queueId });
+  } catch (error) {
+    alert("Not transferred: " + error.message);
+  }
+});
 
 async function loadQuickReplies() {
   const replies = await api("GET", "/agent/quick-replies").catch(() => []);

@@ -85,6 +85,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::messages, agent::reply))
         .routes(routes!(agent::end))
         .routes(routes!(agent::transfer))
+        .routes(routes!(agent::transfer_queues))
         .routes(routes!(supervision::waiting))
         .routes(routes!(supervision::contact_record))
         .routes(routes!(agent::events))

@@ -550,3 +550,39 @@ pub async fn transfer(
     }
     Ok(Json(scope.conversation(id).await?))
 }
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferQueue {
+    pub queue_id: switchboard_domain::QueueId,
+    pub name: String,
+}
+
+/// The skill queues a conversation may be transferred to: the tenant's multimedia queues.
+#[utoipa::path(get, path = "/api/v1/agent/transfer-queues", tag = "agent", responses((status = 200, body = Vec<TransferQueue>)))]
+pub async fn transfer_queues(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<TransferQueue>>> {
+    let filter = switchboard_store::QueueFilter {
+        name: None,
+        queue_type: Some(switchboard_domain::queue::QueueType::Multimedia),
+    };
+    let mut page = switchboard_domain::paging::PageRequest {
+        page: 1,
+        page_size: 500,
+    };
+    let scope = state.store.tenant(agent.tenant);
+    let mut queues = Vec::new();
+    loop {
+        let found = scope.list_queues(page, &filter).await?;
+        queues.extend(found.items.into_iter().map(|q| TransferQueue {
+            queue_id: q.id,
+            name: q.config.name,
+        }));
+        if i64::from(page.page * page.page_size) >= found.total {
+            return Ok(Json(queues));
+        }
+        page.page += 1;
+    }
+}

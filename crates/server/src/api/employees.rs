@@ -6,7 +6,8 @@ use axum::Json;
 use serde::Serialize;
 use switchboard_domain::employee::{BatchAgentConfig, Employee, EmployeeInput, Role};
 use switchboard_domain::paging::Page;
-use switchboard_domain::{EmployeeId, QueueId, Rule, ValidationError};
+use switchboard_domain::{EmployeeId, QueueId, Rule, TenantId, ValidationError};
+use switchboard_routing::Event;
 use switchboard_store::{EmployeeFilter, NewAccount};
 use utoipa::ToSchema;
 
@@ -111,6 +112,7 @@ pub async fn update(
     let (config, new_password) = input.into_parts();
     let scope = state.store.tenant(admin.tenant);
     let mut employee = scope.update_employee(id, &config, None).await?;
+    capacity_changed(&state, admin.tenant, &[&employee]);
     if let Some(clear) = new_password {
         reset_password(&state, id, clear).await?;
         employee.password_change_required = true;
@@ -148,6 +150,7 @@ pub async fn batch_configure(
         .tenant(admin.tenant)
         .batch_configure(&batch, None)
         .await?;
+    capacity_changed(&state, admin.tenant, &employees.iter().collect::<Vec<_>>());
     if let Some(clear) = &batch.password {
         for employee in &mut employees {
             reset_password(&state, employee.id, clear.clone()).await?;
@@ -155,6 +158,19 @@ pub async fn batch_configure(
         }
     }
     Ok(Json(employees))
+}
+
+/// A signed-in agent's new capacity applies at once; new skills at its next sign-in.
+fn capacity_changed(state: &AppState, tenant: TenantId, employees: &[&Employee]) {
+    for employee in employees {
+        if let Some(agent) = &employee.config.agent {
+            let event = Event::AgentCapacityChanged {
+                agent: employee.id,
+                capacity: agent.max_concurrent_chats,
+            };
+            state.routing.configure(tenant, event);
+        }
+    }
 }
 
 /// Sets a password chosen by an administrator: it must be changed at next sign-in, and

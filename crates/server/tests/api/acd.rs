@@ -195,6 +195,14 @@ async fn agents_transfer_to_a_queue_or_an_agent_and_bad_targets_are_refused() {
     let (page, conversation) = customer(&app, &setup, "u-1").await;
     next_event(&mut ann_events, "assigned").await;
 
+    let targets = ann.get("/api/v1/agent/transfer-queues").await.expect(200);
+    let names: Vec<_> = targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mediaSkill", "vip"]);
     let path = format!("/api/v1/agent/conversations/{conversation}/transfer");
     let both = ann
         .post(&path, json!({"queueId": vip, "agentId": vip}))
