@@ -88,6 +88,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::transfer_queues))
         .routes(routes!(supervision::waiting))
         .routes(routes!(supervision::contact_record))
+        .routes(routes!(supervision::messages))
+        .routes(routes!(supervision::offline_messages))
         .routes(routes!(agent::events))
         .routes(routes!(agent::queues))
         .routes(routes!(agent::customer))

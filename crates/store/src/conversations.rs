@@ -179,14 +179,32 @@ impl TenantScope<'_> {
         Ok(switchboard_domain::paging::Page::new(items, total, page))
     }
 
-    /// Conversations waiting for an agent, oldest first (to rebuild the queues at start).
-    pub async fn queued_conversations(&self) -> Result<Vec<Conversation>> {
-        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND state = 'queued' ORDER BY id");
+    /// Conversations in which customers left a message when nobody could serve them,
+    /// newest first.
+    pub async fn offline_messages(
+        &self,
+        page: switchboard_domain::paging::PageRequest,
+    ) -> Result<switchboard_domain::paging::Page<Conversation>> {
+        const FILTER: &str =
+            "FROM conversations WHERE tenant_id = $1 AND state = 'offlineMessage' AND last_seq > 0";
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n {FILTER}"))
+            .bind(self.tenant.0)
+            .fetch_one(&self.store.read)
+            .await?
+            .try_get("n")?;
+        let sql =
+            format!("SELECT {CONVERSATION_COLUMNS} {FILTER} ORDER BY id DESC LIMIT $2 OFFSET $3");
         let rows = sqlx::query(&sql)
             .bind(self.tenant.0)
+            .bind(page.limit())
+            .bind(page.offset())
             .fetch_all(&self.store.read)
             .await?;
-        rows.iter().map(conversation_from_row).collect()
+        let items = rows
+            .iter()
+            .map(conversation_from_row)
+            .collect::<Result<_>>()?;
+        Ok(switchboard_domain::paging::Page::new(items, total, page))
     }
 
     /// Moves a conversation to `state`, with its agent (none once it leaves an agent).

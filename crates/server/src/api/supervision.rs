@@ -1,12 +1,15 @@
-//! What supervisors watch: who waits in a queue, in order, and a conversation's contact
-//! record (every routing decision about it).
+//! What supervisors watch: who waits in a queue, in order, a conversation's contact
+//! record (every routing decision about it) and transcript, and the offline messages
+//! customers left.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use switchboard_domain::conversation::{Conversation, Message};
+use switchboard_domain::paging::Page;
 use switchboard_domain::{ConversationId, EmployeeId, QueueId};
 use switchboard_store::ContactEvent;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::IdPath;
 use crate::auth::Supervisor;
@@ -64,4 +67,46 @@ pub async fn contact_record(
             .contact_record(id)
             .await?,
     ))
+}
+
+/// Conversations in which a customer left a message because nobody could serve them
+/// (out of hours, queue full or timed out, nobody on duty), newest first.
+#[utoipa::path(get, path = "/api/v1/offline-messages", tag = "supervision", params(super::ListQuery),
+    responses((status = 200, body = Page<Conversation>)))]
+pub async fn offline_messages(
+    supervisor: Supervisor,
+    State(state): State<AppState>,
+    query: Result<Query<super::ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Page<Conversation>>> {
+    let paging = super::ListQuery::from_request(query)?.paging()?;
+    Ok(Json(
+        state
+            .store
+            .tenant(supervisor.tenant)
+            .offline_messages(paging)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct After {
+    /// Answer the messages after this sequence number (0 for all).
+    #[serde(default)]
+    pub after: i64,
+}
+
+/// A conversation's transcript, up to 200 messages after a sequence number.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "supervision", params(("id" = String, Path), After),
+    responses((status = 200, body = Vec<Message>), (status = 404, body = super::ErrorBody)))]
+pub async fn messages(
+    supervisor: Supervisor,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ConversationId>,
+    Query(after): Query<After>,
+) -> ApiResult<Json<Vec<Message>>> {
+    let scope = state.store.tenant(supervisor.tenant);
+    scope.conversation(id).await?;
+    Ok(Json(scope.messages_after(id, after.after, 200).await?))
 }

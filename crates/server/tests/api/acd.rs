@@ -164,6 +164,22 @@ async fn waiting_past_the_maximum_releases_and_lets_the_customer_leave_a_message
     assert_eq!(status, 200);
     let kinds = record_kinds(&setup, &conversation).await;
     assert_eq!(kinds, ["enqueued", "released"]);
+    // Supervisors find the message to follow up on.
+    let left = setup
+        .admin
+        .get("/api/v1/offline-messages")
+        .await
+        .expect(200);
+    assert_eq!(left["items"][0]["id"], conversation.as_str());
+    let transcript = setup
+        .admin
+        .get(&format!(
+            "/api/v1/conversations/{conversation}/messages?after=0"
+        ))
+        .await
+        .expect(200);
+    let last = transcript.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["content"]["text"], "Please call me back.");
 }
 
 #[tokio::test]

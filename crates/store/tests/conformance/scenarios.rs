@@ -1311,6 +1311,16 @@ mod conversations {
             .await
             .is_err());
         assert!(scope.routed_conversations().await.unwrap().is_empty());
+        let page = switchboard_domain::paging::PageRequest {
+            page: 1,
+            page_size: 10,
+        };
+        let left = scope.offline_messages(page).await.unwrap();
+        assert_eq!(
+            (left.total, left.items[0].id),
+            (1, second),
+            "the conversation with a message left"
+        );
 
         let kinds: Vec<_> = scope
             .contact_record(first)
