@@ -198,12 +198,12 @@ fn print_demo(base_url: &str, demo: &Demo, file: &Path) {
     );
     println!();
     println!(
-        "Try the web chat as a customer: {base_url}/try/{}   (sign in there as {})",
-        demo.channel_config_id, demo.admin.account
+        "Answer as an agent in the workbench: {base_url}/workbench/   (as {}, then \"Sign in to routing\": with nobody on duty, customers are turned away)",
+        demo.agents[0].account
     );
     println!(
-        "Answer as an agent in the workbench: {base_url}/workbench/   (as {})",
-        demo.agents[0].account
+        "Try the web chat as a customer: {base_url}/try/{}   (sign in there as {})",
+        demo.channel_config_id, demo.admin.account
     );
     println!();
     println!("Sign in as the tenant admin and list the channels:");

@@ -290,7 +290,12 @@ pub async fn close(State(state): State<AppState>, headers: HeaderMap, body: Byte
             .tenant(tenant)
             .set_conversation_state(
                 conversation.id,
-                ConversationState::Closed,
+                // Leaving before an agent took the chat is abandoning it.
+                if conversation.state == ConversationState::Queued {
+                    ConversationState::Abandoned
+                } else {
+                    ConversationState::Closed
+                },
                 conversation.agent_id,
             )
             .await

@@ -154,6 +154,20 @@ async fn waiting_past_the_maximum_releases_and_lets_the_customer_leave_a_message
         .expect(200);
     let (page, conversation) = customer(&app, &setup, "u-1").await;
     customer_gets(&page, &conversation, "number 1").await;
+    // Someone who gives up waiting abandons the chat and leaves the queue.
+    let (quitter, quitting) = customer(&app, &setup, "u-2").await;
+    let (_, left) = quitter
+        .call(
+            Method::POST,
+            "close",
+            Some(json!({"conversationId": quitting})),
+        )
+        .await;
+    assert_eq!(left["state"], "abandoned");
+    assert_eq!(
+        waiting(&setup, &queue).await,
+        std::slice::from_ref(&conversation)
+    );
 
     clock.advance(Duration::from_secs(30));
     let released = customer_gets(&page, &conversation, "leave a message").await;
