@@ -12,7 +12,7 @@ use switchboard_domain::{
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::scoped::found;
+use crate::scoped::{found, Param};
 use crate::text::{from_json, to_json};
 use crate::TenantScope;
 
@@ -156,27 +156,9 @@ impl TenantScope<'_> {
         agent: EmployeeId,
         page: switchboard_domain::paging::PageRequest,
     ) -> Result<switchboard_domain::paging::Page<Conversation>> {
-        const FILTER: &str = "FROM conversations WHERE tenant_id = $1 AND agent_id = $2 AND state IN ('closed', 'abandoned')";
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n {FILTER}"))
-            .bind(self.tenant.0)
-            .bind(agent.0)
-            .fetch_one(&self.store.read)
-            .await?
-            .try_get("n")?;
-        let sql =
-            format!("SELECT {CONVERSATION_COLUMNS} {FILTER} ORDER BY id DESC LIMIT $3 OFFSET $4");
-        let rows = sqlx::query(&sql)
-            .bind(self.tenant.0)
-            .bind(agent.0)
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(&self.store.read)
-            .await?;
-        let items = rows
-            .iter()
-            .map(conversation_from_row)
-            .collect::<Result<_>>()?;
-        Ok(switchboard_domain::paging::Page::new(items, total, page))
+        let from_where = "FROM conversations WHERE tenant_id = $1 AND agent_id = $2 AND state IN ('closed', 'abandoned')";
+        self.conversations_page(from_where, &[Param::Int(agent.0)], page)
+            .await
     }
 
     /// Conversations in which customers left a message when nobody could serve them,
@@ -185,20 +167,19 @@ impl TenantScope<'_> {
         &self,
         page: switchboard_domain::paging::PageRequest,
     ) -> Result<switchboard_domain::paging::Page<Conversation>> {
-        const FILTER: &str =
+        let from_where =
             "FROM conversations WHERE tenant_id = $1 AND state = 'offlineMessage' AND last_seq > 0";
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n {FILTER}"))
-            .bind(self.tenant.0)
-            .fetch_one(&self.store.read)
-            .await?
-            .try_get("n")?;
-        let sql =
-            format!("SELECT {CONVERSATION_COLUMNS} {FILTER} ORDER BY id DESC LIMIT $2 OFFSET $3");
-        let rows = sqlx::query(&sql)
-            .bind(self.tenant.0)
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(&self.store.read)
+        self.conversations_page(from_where, &[], page).await
+    }
+
+    async fn conversations_page(
+        &self,
+        from_where: &str,
+        params: &[Param<'_>],
+        page: switchboard_domain::paging::PageRequest,
+    ) -> Result<switchboard_domain::paging::Page<Conversation>> {
+        let (rows, total) = self
+            .page_ordered(from_where, CONVERSATION_COLUMNS, params, page, "id DESC")
             .await?;
         let items = rows
             .iter()

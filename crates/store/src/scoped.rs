@@ -60,6 +60,19 @@ impl TenantScope<'_> {
         params: &[Param<'_>],
         page: PageRequest,
     ) -> Result<(Vec<AnyRow>, i64)> {
+        self.page_ordered(from_where, columns, params, page, "id")
+            .await
+    }
+
+    /// [`TenantScope::page`] in another order (`id DESC`: newest first).
+    pub(crate) async fn page_ordered(
+        &self,
+        from_where: &str,
+        columns: &str,
+        params: &[Param<'_>],
+        page: PageRequest,
+        order_by: &str,
+    ) -> Result<(Vec<AnyRow>, i64)> {
         let count_sql = format!("SELECT COUNT(*) AS n {from_where}");
         let total: i64 = bind_all(sqlx::query(&count_sql).bind(self.tenant.0), params)
             .fetch_one(&self.store.read)
@@ -67,7 +80,7 @@ impl TenantScope<'_> {
             .try_get("n")?;
         let next = params.len() + 2;
         let page_sql = format!(
-            "SELECT {columns} {from_where} ORDER BY id LIMIT ${next} OFFSET ${}",
+            "SELECT {columns} {from_where} ORDER BY {order_by} LIMIT ${next} OFFSET ${}",
             next + 1
         );
         let rows = bind_all(sqlx::query(&page_sql).bind(self.tenant.0), params)
