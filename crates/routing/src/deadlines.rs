@@ -59,10 +59,6 @@ impl<K: Copy + Eq + Hash> Deadlines<K> {
         Some((key, at))
     }
 
-    pub fn is_set(&self, key: K) -> bool {
-        self.by_key.contains_key(&key)
-    }
-
     pub fn len(&self) -> usize {
         self.by_key.len()
     }

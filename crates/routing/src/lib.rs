@@ -13,7 +13,6 @@ mod event;
 mod queues;
 mod router;
 
-pub use agents::Eligibility;
 pub use config::{
     AgentSilence, AgentStatus, ChannelSettings, Overflow, QueueSettings, SilentAgentTransfer, Skill,
 };

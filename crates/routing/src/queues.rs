@@ -162,8 +162,4 @@ impl Queues {
             .into_iter()
             .flat_map(|w| w.values().copied())
     }
-
-    pub fn queues(&self) -> impl Iterator<Item = QueueId> + '_ {
-        self.by_queue.keys().copied()
-    }
 }

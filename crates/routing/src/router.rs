@@ -195,11 +195,6 @@ impl Router {
             .collect()
     }
 
-    /// The queues someone waits in.
-    pub fn queues_waiting(&self) -> Vec<QueueId> {
-        self.queues.queues().collect()
-    }
-
     /// The conversations an agent holds (talking or wrapping up).
     pub fn load(&self, agent: EmployeeId) -> usize {
         self.agents.load(agent)

@@ -142,14 +142,13 @@ impl Day {
         );
     }
 
-    fn random_overflow(&mut self, from: QueueId) -> Overflow {
+    /// Release, or a transfer to any queue — even the queue itself: the chain bound
+    /// must stop it.
+    fn random_overflow(&mut self) -> Overflow {
         if self.rng.chance(50) {
             Overflow::Release
         } else {
-            let to = self.rng.pick(&QUEUES).unwrap();
-            // A queue may even name itself: the chain bound must stop it.
-            let _ = from;
-            Overflow::Transfer(to)
+            Overflow::Transfer(self.rng.pick(&QUEUES).unwrap())
         }
     }
 
@@ -158,9 +157,9 @@ impl Day {
             max_queued: self.rng.range(1, 8) as usize,
             max_wait_ms: self.rng.range(5, 120) * 1000,
             wrap_up_ms: self.rng.range(0, 10) * 1000,
-            on_timeout: self.random_overflow(queue),
-            on_busy: self.random_overflow(queue),
-            on_no_agents: self.random_overflow(queue),
+            on_timeout: self.random_overflow(),
+            on_busy: self.random_overflow(),
+            on_no_agents: self.random_overflow(),
         };
         self.queue_settings.insert(queue, settings);
         self.step(Event::QueueConfigured { queue, settings });
@@ -609,13 +608,6 @@ impl Day {
                     self.router.load(*id),
                     model.holding.len()
                 ));
-            }
-            if model.holding.len() > model.capacity as usize
-                && !self.router.is_free(*id)
-                && model.wrapping.is_empty()
-            {
-                // Over capacity only after the capacity was lowered: allowed, never by
-                // an assignment (checked when assigning).
             }
         }
     }

@@ -157,6 +157,28 @@ impl Store {
     }
 }
 
+/// Every item of a paged listing, read a page of 500 at a time.
+pub async fn all_pages<T, Fut>(
+    mut fetch: impl FnMut(switchboard_domain::paging::PageRequest) -> Fut,
+) -> Result<Vec<T>>
+where
+    Fut: std::future::Future<Output = Result<switchboard_domain::paging::Page<T>>>,
+{
+    let mut request = switchboard_domain::paging::PageRequest {
+        page: 1,
+        page_size: 500,
+    };
+    let mut all = Vec::new();
+    loop {
+        let page = fetch(request).await?;
+        all.extend(page.items);
+        if i64::from(request.page * request.page_size) >= page.total {
+            return Ok(all);
+        }
+        request.page += 1;
+    }
+}
+
 /// A handle on one tenant's records; see [`Store::tenant`].
 pub struct TenantScope<'a> {
     store: &'a Store,

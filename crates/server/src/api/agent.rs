@@ -219,8 +219,7 @@ pub async fn reply(
         state.hub.notify(id);
         state
             .routing
-            .handle(agent.tenant, Event::AgentReplied { conversation: id })
-            .await?;
+            .tell(agent.tenant, Event::AgentReplied { conversation: id });
     }
     Ok(Json(Stored {
         seq: appended.message.seq,
@@ -284,16 +283,13 @@ pub async fn events(
     let (tenant, employee) = (agent.tenant, agent.employee.id);
     upgrade.on_upgrade(move |socket| async move {
         // A connection back within the grace period keeps the agent's conversations.
-        let back = Event::AgentReconnected { agent: employee };
-        if let Err(e) = state.routing.handle(tenant, back).await {
-            tracing::warn!(error = %e, "routing did not hear of an agent's connection");
-        }
+        state
+            .routing
+            .tell(tenant, Event::AgentReconnected { agent: employee });
         forward(socket, receiver).await;
         if state.agent_hub.connections(employee) == 0 {
             let lost = Event::AgentDisconnected { agent: employee };
-            if let Err(e) = state.routing.handle(tenant, lost).await {
-                tracing::warn!(error = %e, "routing did not hear of an agent's lost connection");
-            }
+            state.routing.tell(tenant, lost);
         }
     })
 }
@@ -568,21 +564,15 @@ pub async fn transfer_queues(
         name: None,
         queue_type: Some(switchboard_domain::queue::QueueType::Multimedia),
     };
-    let mut page = switchboard_domain::paging::PageRequest {
-        page: 1,
-        page_size: 500,
-    };
     let scope = state.store.tenant(agent.tenant);
-    let mut queues = Vec::new();
-    loop {
-        let found = scope.list_queues(page, &filter).await?;
-        queues.extend(found.items.into_iter().map(|q| TransferQueue {
-            queue_id: q.id,
-            name: q.config.name,
-        }));
-        if i64::from(page.page * page.page_size) >= found.total {
-            return Ok(Json(queues));
-        }
-        page.page += 1;
-    }
+    let queues = switchboard_store::all_pages(|page| scope.list_queues(page, &filter)).await?;
+    Ok(Json(
+        queues
+            .into_iter()
+            .map(|q| TransferQueue {
+                queue_id: q.id,
+                name: q.config.name,
+            })
+            .collect(),
+    ))
 }

@@ -92,7 +92,7 @@ async fn configured(state: &AppState, tenant: TenantId, channel: &Channel) -> Ap
         channel: channel.channel_config_id,
         settings,
     };
-    state.routing.configure(tenant, event);
+    state.routing.tell(tenant, event);
     Ok(())
 }
 

@@ -168,7 +168,7 @@ fn capacity_changed(state: &AppState, tenant: TenantId, employees: &[&Employee])
                 agent: employee.id,
                 capacity: agent.max_concurrent_chats,
             };
-            state.routing.configure(tenant, event);
+            state.routing.tell(tenant, event);
         }
     }
 }

@@ -31,7 +31,7 @@ pub async fn create(
         .tenant(admin.tenant)
         .create_queue(&config)
         .await?;
-    state.routing.configure(
+    state.routing.tell(
         admin.tenant,
         Event::QueueConfigured {
             queue: queue.id,
@@ -86,7 +86,7 @@ pub async fn update(
         .tenant(admin.tenant)
         .update_queue(id, &config)
         .await?;
-    state.routing.configure(
+    state.routing.tell(
         admin.tenant,
         Event::QueueConfigured {
             queue: queue.id,

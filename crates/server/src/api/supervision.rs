@@ -4,13 +4,14 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use switchboard_domain::conversation::{Conversation, Message};
 use switchboard_domain::paging::Page;
 use switchboard_domain::{ConversationId, EmployeeId, QueueId};
 use switchboard_store::ContactEvent;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
+use super::agent::After;
 use super::IdPath;
 use crate::auth::Supervisor;
 use crate::error::ApiResult;
@@ -86,15 +87,6 @@ pub async fn offline_messages(
             .offline_messages(paging)
             .await?,
     ))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct After {
-    /// Answer the messages after this sequence number (0 for all).
-    #[serde(default)]
-    pub after: i64,
 }
 
 /// A conversation's transcript, up to 200 messages after a sequence number.

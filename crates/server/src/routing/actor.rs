@@ -58,11 +58,11 @@ impl TenantRouting {
         tenant: TenantId,
     ) -> Result<(Self, Vec<Action>), StoreError> {
         let scope = shared.store.tenant(tenant);
-        let locale = scope.tenant().await?.settings.locale;
+        let tenant_settings = scope.tenant().await?.settings;
         let mut router = Router::new(shared.reconnect_grace_ms);
         let now = shared.clock.now();
         let mut actions = Vec::new();
-        for event in settings::configuration(&scope).await? {
+        for event in settings::configuration(&scope, &tenant_settings).await? {
             actions.extend(router.handle(event, now));
         }
         // A wrap-up the restart interrupted is over.
@@ -114,7 +114,7 @@ impl TenantRouting {
             tenant,
             router,
             timers: Deadlines::default(),
-            locale,
+            locale: tenant_settings.locale,
             names: HashMap::new(),
         };
         Ok((routing, actions))
@@ -307,17 +307,11 @@ impl TenantRouting {
             client_message_id: format!("system-{:016x}", rand::random::<u64>()),
             content: Content::Text { text },
         };
-        let appended = self
-            .shared
+        self.shared
             .store
             .tenant(self.tenant)
             .append_message(conversation, &message)
-            .await;
-        match appended {
-            // A notice about a conversation that has ended meanwhile is not needed.
-            Ok(_) | Err(StoreError::Rejected(_)) => {}
-            Err(other) => return Err(other),
-        }
+            .await?;
         self.shared.conversations.notify(conversation);
         Ok(())
     }

@@ -83,9 +83,10 @@ impl RoutingService {
         Ok(answer.await.map_err(|_| stopped())??)
     }
 
-    /// A configuration change, for a tenant whose router is running (one that is not
-    /// reads the configuration when it starts).
-    pub fn configure(&self, tenant: TenantId, event: Event) {
+    /// An event nobody waits on the outcome of (configuration, messages, connections),
+    /// in order with the others, for a tenant whose router is running: one that is not
+    /// reads the configuration when it starts, and holds no conversation or agent yet.
+    pub fn tell(&self, tenant: TenantId, event: Event) {
         if let Some(sender) = self.lock().get(&tenant) {
             let (done, _) = oneshot::channel();
             let _ = sender.send(Command::Event {
@@ -96,7 +97,7 @@ impl RoutingService {
     }
 
     pub fn tenant_configured(&self, tenant: TenantId, settings: &TenantSettings) {
-        self.configure(
+        self.tell(
             tenant,
             Event::CalendarConfigured {
                 calendar: settings.calendar(),

@@ -1,12 +1,12 @@
 //! The stored configuration, as the router is told it.
 
 use switchboard_domain::channel::{AgentTimeoutTarget, ChannelConfig};
-use switchboard_domain::paging::PageRequest;
 use switchboard_domain::queue::{OverflowAction, SkillQueueConfig};
+use switchboard_domain::tenant::TenantSettings;
 use switchboard_routing::{
     AgentSilence, ChannelSettings, Event, Overflow, QueueSettings, SilentAgentTransfer,
 };
-use switchboard_store::{ChannelFilter, QueueFilter, StoreError};
+use switchboard_store::{all_pages, ChannelFilter, QueueFilter, StoreError};
 
 const MINUTE_MS: i64 = 60_000;
 
@@ -71,39 +71,23 @@ pub async fn channel_settings(
 /// Everything the router of a tenant is told before its first event.
 pub async fn configuration(
     scope: &switchboard_store::TenantScope<'_>,
+    tenant: &TenantSettings,
 ) -> Result<Vec<Event>, StoreError> {
-    let tenant = scope.tenant().await?;
     let mut events = vec![Event::CalendarConfigured {
-        calendar: tenant.settings.calendar(),
+        calendar: tenant.calendar(),
     }];
-    let mut page = PageRequest {
-        page: 1,
-        page_size: 500,
-    };
-    loop {
-        let queues = scope.list_queues(page, &QueueFilter::default()).await?;
-        events.extend(queues.items.iter().map(|queue| Event::QueueConfigured {
-            queue: queue.id,
-            settings: queue_settings(&queue.config),
-        }));
-        if i64::from(page.page * page.page_size) >= queues.total {
-            break;
-        }
-        page.page += 1;
-    }
-    page.page = 1;
-    loop {
-        let channels = scope.list_channels(page, &ChannelFilter::default()).await?;
-        for channel in &channels.items {
-            events.push(Event::ChannelConfigured {
-                channel: channel.channel_config_id,
-                settings: channel_settings(scope, &channel.config).await?,
-            });
-        }
-        if i64::from(page.page * page.page_size) >= channels.total {
-            break;
-        }
-        page.page += 1;
+    let (every_queue, every_channel) = (QueueFilter::default(), ChannelFilter::default());
+    let queues = all_pages(|page| scope.list_queues(page, &every_queue)).await?;
+    events.extend(queues.iter().map(|queue| Event::QueueConfigured {
+        queue: queue.id,
+        settings: queue_settings(&queue.config),
+    }));
+    let channels = all_pages(|page| scope.list_channels(page, &every_channel)).await?;
+    for channel in &channels {
+        events.push(Event::ChannelConfigured {
+            channel: channel.channel_config_id,
+            settings: channel_settings(scope, &channel.config).await?,
+        });
     }
     Ok(events)
 }

@@ -154,10 +154,14 @@ pub async fn open(State(state): State<AppState>, headers: HeaderMap) -> Response
                     .queue_of(tenant, opened.id)
                     .await
                     .map_err(Refused::internal)?;
-                let last_agent = scope
-                    .last_agent_of(customer.session.customer, opened.id)
-                    .await
-                    .map_err(Refused::internal)?;
+                let last_agent = if customer.channel.config.last_agent_mode.enabled {
+                    scope
+                        .last_agent_of(customer.session.customer, opened.id)
+                        .await
+                        .map_err(Refused::internal)?
+                } else {
+                    None
+                };
                 let arrived = Event::ConversationArrived {
                     conversation: opened.id,
                     channel: customer.channel.channel_config_id,
@@ -224,7 +228,7 @@ pub async fn send(State(state): State<AppState>, headers: HeaderMap, body: Bytes
                 state.agent_hub.send(agent, json!({"type": "message", "message": appended.message}));
             }
             let heard = Event::CustomerMessage { conversation: conversation.id };
-            state.routing.handle(customer.session.tenant, heard).await.map_err(Refused::internal)?;
+            state.routing.tell(customer.session.tenant, heard);
         }
         let answer = json!({"seq": appended.message.seq, "duplicate": appended.duplicate, "message": appended.message});
         Ok(Json(answer).into_response())
