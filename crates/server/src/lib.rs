@@ -16,9 +16,12 @@ mod web;
 pub mod webchat;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use serde_json::json;
+use switchboard_domain::conversation::Sender;
+use switchboard_routing::Event;
 use switchboard_store::Store;
 use tokio::net::TcpListener;
 
@@ -83,9 +86,15 @@ impl AppState {
             reconnect_grace_ms: i64::try_from(config.reconnect_grace.as_millis())
                 .unwrap_or(i64::MAX),
         };
+        let routing = Arc::new(routing::RoutingService::new(shared));
+        store.listen_to_messages(announcer(
+            hub.clone(),
+            agent_hub.clone(),
+            Arc::downgrade(&routing),
+        ));
         Self {
             exporter: Exporter::new(store.clone()),
-            routing: Arc::new(routing::RoutingService::new(shared)),
+            routing,
             store,
             config: Arc::new(config),
             throttle: Arc::default(),
@@ -94,6 +103,35 @@ impl AppState {
             token_validator: Arc::default(),
         }
     }
+}
+
+/// Announces each committed message: to the conversation's watchers, to its agent when
+/// the customer wrote, and to routing (which times silences from them). Done by the
+/// store's writer, so a request cut off after the commit cannot skip it. Routing is held
+/// weakly: it holds the store, which holds this.
+fn announcer(
+    hub: Arc<hub::ConversationHub>,
+    agent_hub: Arc<agent_hub::AgentHub>,
+    routing: Weak<routing::RoutingService>,
+) -> switchboard_store::MessageListener {
+    Arc::new(move |stored: switchboard_store::StoredMessage<'_>| {
+        let message = stored.message;
+        let conversation = message.conversation_id;
+        hub.publish(message);
+        let heard = match message.sender {
+            Sender::Customer => {
+                if let Some(agent) = stored.agent {
+                    agent_hub.send(agent, json!({"type": "message", "message": message}));
+                }
+                Event::CustomerMessage { conversation }
+            }
+            Sender::Agent { .. } => Event::AgentReplied { conversation },
+            Sender::Bot | Sender::System => return,
+        };
+        if let Some(routing) = routing.upgrade() {
+            routing.tell(stored.tenant, heard);
+        }
+    })
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish. Resumes the

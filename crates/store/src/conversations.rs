@@ -13,12 +13,12 @@ use switchboard_domain::{
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
 use crate::scoped::{found, Param};
-use crate::text::{from_json, to_json};
+use crate::text::from_json;
 use crate::TenantScope;
 
 const CONVERSATION_COLUMNS: &str =
     "id, channel_id, customer_id, state, agent_id, last_seq, created_at, updated_at, closed_at";
-const MESSAGE_COLUMNS: &str =
+pub(crate) const MESSAGE_COLUMNS: &str =
     "conversation_id, seq, sender_kind, sender_id, client_message_id, content, created_at";
 
 /// A stored message, and whether it had been stored before under the same client id.
@@ -26,6 +26,8 @@ const MESSAGE_COLUMNS: &str =
 pub struct Appended {
     pub message: Message,
     pub duplicate: bool,
+    /// The conversation's agent at the time.
+    pub agent: Option<EmployeeId>,
 }
 
 impl TenantScope<'_> {
@@ -216,109 +218,47 @@ impl TenantScope<'_> {
 
     /// Stores a message with the conversation's next sequence number, committed before
     /// this returns. A message whose client id was stored before is not stored again:
-    /// the earlier one comes back, marked as a duplicate.
+    /// the earlier one comes back, marked as a duplicate. Appends made at the same time
+    /// share one transaction (see `message_log`).
     pub async fn append_message(
         &self,
         conversation: ConversationId,
-        message: &NewMessage,
+        message: NewMessage,
     ) -> Result<Appended> {
-        if let Some(existing) = self.message_by_client_id(conversation, message).await? {
-            return Ok(Appended {
-                message: existing,
-                duplicate: true,
-            });
-        }
-        match self.insert_message(conversation, message).await {
-            Err(StoreError::Conflict { .. }) => {
-                // Another request with the same client id committed first.
-                let existing = self
-                    .message_by_client_id(conversation, message)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                Ok(Appended {
-                    message: existing,
-                    duplicate: true,
-                })
-            }
-            other => other.map(|message| Appended {
-                message,
-                duplicate: false,
-            }),
-        }
+        self.enqueue_message(conversation, message).await
     }
 
-    async fn insert_message(
+    /// Hands a message to be stored at once, in the order of the calls, without waiting:
+    /// the future answers once it is committed. For messages nobody waits for (routing's
+    /// notices), which then share a transaction with whatever else is being stored.
+    pub fn enqueue_message(
         &self,
         conversation: ConversationId,
-        message: &NewMessage,
-    ) -> Result<Message> {
-        let now = now_millis();
-        let mut tx = self.store.write.begin().await?;
-        let row = sqlx::query(
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1 WHERE tenant_id = $2 AND id = $3 \
-             RETURNING last_seq, state",
-        )
-        .bind(now)
-        .bind(self.tenant.0)
-        .bind(conversation.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let state_text: String = row.try_get("state")?;
-        let accepted =
-            ConversationState::parse(&state_text).is_some_and(|s| s.accepts(&message.sender));
-        if !accepted {
-            let reason = "the conversation has ended".into();
-            return Err(ValidationError::new("conversationId", Rule::NotAllowed { reason }).into());
-        }
-        let seq: i64 = row.try_get("last_seq")?;
-        let sender_id = match message.sender {
-            Sender::Agent { employee_id } => Some(employee_id.0),
-            _ => None,
-        };
-        sqlx::query(
-            "INSERT INTO messages (conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(conversation.0)
-        .bind(self.tenant.0)
-        .bind(seq)
-        .bind(message.sender.kind())
-        .bind(sender_id)
-        .bind(&message.client_message_id)
-        .bind(to_json(&message.content)?)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_unique(e, &[("client", "clientMessageId")]))?;
-        tx.commit().await?;
-        Ok(Message {
-            conversation_id: conversation,
-            seq,
-            sender: message.sender,
-            client_message_id: message.client_message_id.clone(),
-            content: message.content.clone(),
-            created_at: Timestamp(now),
-        })
+        message: NewMessage,
+    ) -> impl std::future::Future<Output = Result<Appended>> + Send + 'static {
+        self.store
+            .messages
+            .submit(self.tenant, conversation, message)
     }
 
-    async fn message_by_client_id(
-        &self,
-        conversation: ConversationId,
-        message: &NewMessage,
-    ) -> Result<Option<Message>> {
+    /// The tenant's conversations among `ids` (unknown ones are left out), in one read.
+    pub async fn conversations_by_id(&self, ids: &[ConversationId]) -> Result<Vec<Conversation>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (2..ids.len() + 2)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE tenant_id = $1 AND conversation_id = $2 \
-             AND sender_kind = $3 AND client_message_id = $4"
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND id IN ({placeholders})"
         );
-        let row = sqlx::query(&sql)
-            .bind(self.tenant.0)
-            .bind(conversation.0)
-            .bind(message.sender.kind())
-            .bind(&message.client_message_id)
-            .fetch_optional(&self.store.read)
-            .await?;
-        row.map(|r| message_from_row(&r)).transpose()
+        let mut query = sqlx::query(&sql).bind(self.tenant.0);
+        for id in ids {
+            query = query.bind(id.0);
+        }
+        let rows = query.fetch_all(&self.store.read).await?;
+        rows.iter().map(conversation_from_row).collect()
     }
 
     /// Up to `limit` messages after sequence number `after`, in order.
@@ -369,7 +309,7 @@ fn conversation_from_row(row: &AnyRow) -> Result<Conversation> {
     })
 }
 
-fn message_from_row(row: &AnyRow) -> Result<Message> {
+pub(crate) fn message_from_row(row: &AnyRow) -> Result<Message> {
     let kind: String = row.try_get("sender_kind")?;
     let sender = match kind.as_str() {
         "customer" => Sender::Customer,

@@ -15,6 +15,7 @@ mod error;
 mod exports;
 mod files;
 pub mod ids;
+mod message_log;
 mod platform;
 mod queues;
 mod routes;
@@ -36,6 +37,7 @@ pub use conversations::Appended;
 pub use employees::EmployeeFilter;
 pub use error::{Result, StoreError};
 pub use ids::IdGenerator;
+pub use message_log::{MessageListener, StoredMessage};
 pub use platform::{AccountRecord, AccountRole, NewAccount, Platform};
 pub use queues::QueueFilter;
 pub use routing::{ContactEvent, Placement, Routed, RoutingRecord};
@@ -64,11 +66,13 @@ pub struct Store {
     backend: Backend,
     ids: IdGenerator,
     secrets: sealing::SecretBox,
+    messages: message_log::MessageLog,
 }
 
 impl Store {
     /// Opens the database at `url` (`sqlite://path` or `postgres://…`), creating a
-    /// SQLite file if needed, and applies pending migrations.
+    /// SQLite file if needed, and applies pending migrations. Messages are written by a
+    /// task of its own, started here on the current Tokio runtime.
     pub async fn open(url: &str, options: StoreOptions) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -99,13 +103,21 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
         }
         let secrets = sealing::SecretBox::new(&options.secret_key);
+        let messages = message_log::MessageLog::start(write.clone(), backend);
         Ok(Self {
+            messages,
             write,
             read,
             backend,
             ids: IdGenerator::new(options.node_id),
             secrets,
         })
+    }
+
+    /// Has `listener` hear of every message committed from now on (replacing an earlier
+    /// listener).
+    pub fn listen_to_messages(&self, listener: MessageListener) {
+        self.messages.listen(listener);
     }
 
     pub fn backend(&self) -> Backend {

@@ -213,14 +213,8 @@ pub async fn reply(
     let appended = state
         .store
         .tenant(agent.tenant)
-        .append_message(id, &message)
+        .append_message(id, message)
         .await?;
-    if !appended.duplicate {
-        state.hub.notify(id);
-        state
-            .routing
-            .tell(agent.tenant, Event::AgentReplied { conversation: id });
-    }
     Ok(Json(Stored {
         seq: appended.message.seq,
         duplicate: appended.duplicate,
@@ -251,7 +245,7 @@ pub async fn end(
             scope
                 .set_conversation_state(id, ConversationState::Closed, Some(agent.employee.id))
                 .await?;
-            state.hub.notify(id);
+            state.hub.changed(id);
         }
     }
     Ok(Json(scope.conversation(id).await?))

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::json;
-use switchboard_domain::conversation::{Content, ConversationState, NewMessage, Sender};
+use switchboard_domain::conversation::{
+    Content, Conversation, ConversationState, NewMessage, Sender,
+};
 use switchboard_domain::tenant::Locale;
 use switchboard_domain::{ConversationId, EmployeeId, QueueId, TenantId};
 use switchboard_routing::{
@@ -195,13 +197,33 @@ impl TenantRouting {
             .tenant(self.tenant)
             .record_routing(&records)
             .await?;
+        let newly_assigned: Vec<_> = actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Assigned { conversation, .. } => Some(*conversation),
+                _ => None,
+            })
+            .collect();
+        let mut assigned: HashMap<_, _> = self
+            .shared
+            .store
+            .tenant(self.tenant)
+            .conversations_by_id(&newly_assigned)
+            .await?
+            .into_iter()
+            .map(|conversation| (conversation.id, conversation))
+            .collect();
         for action in actions {
-            self.tell(action).await?;
+            self.tell(action, &mut assigned).await;
         }
         Ok(())
     }
 
-    async fn tell(&mut self, action: &Action) -> Result<(), StoreError> {
+    async fn tell(
+        &mut self,
+        action: &Action,
+        assigned: &mut HashMap<ConversationId, Conversation>,
+    ) {
         let agents = self.shared.agents.clone();
         match action {
             Action::Notify {
@@ -209,7 +231,7 @@ impl TenantRouting {
                 notice,
             } => {
                 let text = notices::notice(self.locale, notice);
-                self.system_message(*conversation, text).await?;
+                self.system_message(*conversation, text);
             }
             Action::Assigned {
                 conversation,
@@ -218,17 +240,13 @@ impl TenantRouting {
             } => {
                 let name = self.name_of(*agent).await;
                 let text = notices::connected(self.locale, &name);
-                self.system_message(*conversation, text).await?;
-                let assigned = self
-                    .shared
-                    .store
-                    .tenant(self.tenant)
-                    .conversation(*conversation)
-                    .await?;
-                agents.send(
-                    *agent,
-                    json!({"type": "assigned", "conversation": assigned}),
-                );
+                self.system_message(*conversation, text);
+                if let Some(assigned) = assigned.remove(conversation) {
+                    agents.send(
+                        *agent,
+                        json!({"type": "assigned", "conversation": assigned}),
+                    );
+                }
             }
             Action::Transferred {
                 conversation,
@@ -240,21 +258,21 @@ impl TenantRouting {
                     json!({"type": "transferredAway", "conversationId": conversation, "reason": transfer_reason(*reason)}),
                 );
                 let text = notices::transferred(self.locale);
-                self.system_message(*conversation, text).await?;
+                self.system_message(*conversation, text);
             }
             Action::Released {
                 conversation,
                 reason,
                 offline_messages,
             } => match notices::released(self.locale, *reason, *offline_messages) {
-                Some(text) => self.system_message(*conversation, text).await?,
-                None => self.shared.conversations.notify(*conversation),
+                Some(text) => self.system_message(*conversation, text),
+                None => self.shared.conversations.changed(*conversation),
             },
             Action::WrapUpStarted {
                 agent,
                 conversation,
             } => {
-                self.shared.conversations.notify(*conversation);
+                self.shared.conversations.changed(*conversation);
                 agents.send(
                     *agent,
                     json!({"type": "wrapUpStarted", "conversationId": conversation}),
@@ -264,21 +282,20 @@ impl TenantRouting {
                 agent,
                 conversation,
             } => {
-                self.shared.conversations.notify(*conversation);
+                self.shared.conversations.changed(*conversation);
                 agents.send(
                     *agent,
                     json!({"type": "wrapUpEnded", "conversationId": conversation}),
                 );
             }
             Action::Enqueued { conversation, .. } | Action::Requeued { conversation, .. } => {
-                self.shared.conversations.notify(*conversation);
+                self.shared.conversations.changed(*conversation);
             }
             Action::Overflowed { .. }
             | Action::TransferRefused { .. }
             | Action::StartTimer { .. }
             | Action::CancelTimer { .. } => {}
         }
-        Ok(())
     }
 
     async fn name_of(&mut self, agent: EmployeeId) -> String {
@@ -297,23 +314,25 @@ impl TenantRouting {
         name
     }
 
-    async fn system_message(
-        &self,
-        conversation: ConversationId,
-        text: String,
-    ) -> Result<(), StoreError> {
+    /// Hands a notice to the store without waiting for it: it is stored after what came
+    /// before it, in the same transaction as other messages of the moment.
+    fn system_message(&self, conversation: ConversationId, text: String) {
         let message = NewMessage {
             sender: Sender::System,
             client_message_id: format!("system-{:016x}", rand::random::<u64>()),
             content: Content::Text { text },
         };
-        self.shared
+        let stored = self
+            .shared
             .store
             .tenant(self.tenant)
-            .append_message(conversation, &message)
-            .await?;
-        self.shared.conversations.notify(conversation);
-        Ok(())
+            .enqueue_message(conversation, message);
+        let tenant = self.tenant;
+        tokio::spawn(async move {
+            if let Err(e) = stored.await {
+                tracing::error!(tenant.id = %tenant, conversation.id = %conversation, error = %e, "storing a routing notice failed");
+            }
+        });
     }
 }
 

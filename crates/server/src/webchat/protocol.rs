@@ -216,20 +216,12 @@ pub async fn send(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         let appended = state
             .store
             .tenant(customer.session.tenant)
-            .append_message(conversation.id, &message)
+            .append_message(conversation.id, message)
             .await
             .map_err(|e| match e {
                 StoreError::Rejected(rule) => Refused::new(StatusCode::CONFLICT, "conversation_ended", &rule.to_string()),
                 other => Refused::internal(other),
             })?;
-        if !appended.duplicate {
-            state.hub.notify(conversation.id);
-            if let Some(agent) = conversation.agent_id {
-                state.agent_hub.send(agent, json!({"type": "message", "message": appended.message}));
-            }
-            let heard = Event::CustomerMessage { conversation: conversation.id };
-            state.routing.tell(customer.session.tenant, heard);
-        }
         let answer = json!({"seq": appended.message.seq, "duplicate": appended.duplicate, "message": appended.message});
         Ok(Json(answer).into_response())
     }
@@ -260,8 +252,8 @@ pub async fn messages(
         }
         let id = conversation_named(&state, &customer, &query.conversation_id).await?.id;
         let scope = state.store.tenant(customer.session.tenant);
-        let notify = state.hub.watch(id);
-        let woken = notify.notified();
+        let watch = state.hub.watch(id);
+        let woken = watch.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
         let mut found = scope.messages_after(id, query.after, PAGE).await.map_err(Refused::internal)?;
@@ -304,7 +296,7 @@ pub async fn close(State(state): State<AppState>, headers: HeaderMap, body: Byte
             )
             .await
             .map_err(Refused::internal)?;
-        state.hub.notify(conversation.id);
+        state.hub.changed(conversation.id);
         if let Some(agent) = conversation.agent_id {
             state.agent_hub.send(
                 agent,

@@ -935,15 +935,15 @@ mod conversations {
         let (tenant, id) = conversation(&store, "acme").await;
         let scope = store.tenant(tenant);
         let first = scope
-            .append_message(id, &text("c1", Sender::Customer))
+            .append_message(id, text("c1", Sender::Customer))
             .await
             .unwrap();
         let second = scope
-            .append_message(id, &text("c2", Sender::Customer))
+            .append_message(id, text("c2", Sender::Customer))
             .await
             .unwrap();
         let retried = scope
-            .append_message(id, &text("c1", Sender::Customer))
+            .append_message(id, text("c1", Sender::Customer))
             .await
             .unwrap();
         assert_eq!((first.message.seq, second.message.seq), (1, 2));
@@ -953,7 +953,7 @@ mod conversations {
         let agent = scope
             .append_message(
                 id,
-                &text(
+                text(
                     "c1",
                     Sender::Agent {
                         employee_id: EmployeeId(5),
@@ -994,7 +994,7 @@ mod conversations {
                     };
                     seqs.push(
                         scope
-                            .append_message(id, &text(&client_id, Sender::Customer))
+                            .append_message(id, text(&client_id, Sender::Customer))
                             .await
                             .unwrap()
                             .message
@@ -1023,11 +1023,85 @@ mod conversations {
         assert_eq!(seen.len(), 175, "every answer names a stored message");
     }
 
+    /// Appends that arrive together share a transaction, yet each is judged on its own:
+    /// a refusal or a duplicate in the burst changes nothing for the others.
+    pub async fn a_burst_of_appends_is_judged_one_by_one(store: Arc<Store>) {
+        let (tenant, open) = conversation(&store, "acme").await;
+        let (other_tenant, foreign) = conversation(&store, "beta").await;
+        let scope = store.tenant(tenant);
+        let customer = scope.conversation(open).await.unwrap().customer_id;
+        scope
+            .set_conversation_state(open, ConversationState::Closed, None)
+            .await
+            .unwrap();
+        let ended = open;
+        let second = scope
+            .open_conversation(customer, ConversationState::Queued)
+            .await
+            .unwrap()
+            .id;
+        let bursts: Vec<(ConversationId, String)> = (0..40)
+            .map(|n| match n % 10 {
+                3 => (ended, format!("late-{n}")),
+                7 => (foreign, format!("foreign-{n}")),
+                // Every fifth message is sent twice, as a client retrying at once.
+                5 | 6 => (second, "twice".to_owned()),
+                _ => (second, format!("m-{n}")),
+            })
+            .collect();
+        let tasks: Vec<_> = bursts
+            .iter()
+            .map(|(id, client_id)| {
+                let store = store.clone();
+                let (id, message) = (*id, text(client_id, Sender::Customer));
+                tokio::spawn(async move { store.tenant(tenant).append_message(id, message).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        let mut stored_seqs = Vec::new();
+        for ((id, client_id), answer) in bursts.iter().zip(answers) {
+            if *id == ended {
+                rejected_on(answer, "conversationId");
+            } else if *id == foreign {
+                assert!(matches!(answer, Err(StoreError::NotFound)), "{answer:?}");
+            } else {
+                let appended = answer.unwrap();
+                assert_eq!(&appended.message.client_message_id, client_id);
+                if !appended.duplicate {
+                    stored_seqs.push(appended.message.seq);
+                }
+            }
+        }
+        stored_seqs.sort_unstable();
+        let stored = scope.messages_after(second, 0, 100).await.unwrap();
+        assert_eq!(
+            stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            stored_seqs,
+            "each answer that stored a message names a stored message"
+        );
+        // 40 sends: 4 to the ended one, 4 to another tenant's, 8 of "twice" stored once.
+        assert_eq!(stored_seqs, (1..=25).collect::<Vec<i64>>());
+        assert_eq!(scope.conversation(ended).await.unwrap().last_seq, 0);
+        let untouched = store
+            .tenant(other_tenant)
+            .conversation(foreign)
+            .await
+            .unwrap();
+        assert_eq!(untouched.last_seq, 0);
+        let texts: Vec<_> = stored.iter().map(|m| m.content.clone()).collect();
+        assert!(texts.contains(&Content::Text {
+            text: "text of twice".into()
+        }));
+    }
+
     pub async fn ended_conversations_take_no_more_messages(store: Arc<Store>) {
         let (tenant, id) = conversation(&store, "acme").await;
         let scope = store.tenant(tenant);
         scope
-            .append_message(id, &text("c1", Sender::Customer))
+            .append_message(id, text("c1", Sender::Customer))
             .await
             .unwrap();
         let assigned = scope
@@ -1044,9 +1118,7 @@ mod conversations {
             .unwrap();
         assert!(closed.closed_at.is_some());
         rejected_on(
-            scope
-                .append_message(id, &text("c2", Sender::Customer))
-                .await,
+            scope.append_message(id, text("c2", Sender::Customer)).await,
             "conversationId",
         );
         assert_eq!(
@@ -1055,7 +1127,7 @@ mod conversations {
             "a refused message takes no number"
         );
         let retried = scope
-            .append_message(id, &text("c1", Sender::Customer))
+            .append_message(id, text("c1", Sender::Customer))
             .await
             .unwrap();
         assert!(
@@ -1113,7 +1185,7 @@ mod conversations {
         scope
             .append_message(
                 id,
-                &text(
+                text(
                     "a1",
                     Sender::Agent {
                         employee_id: EmployeeId(7),
@@ -1184,7 +1256,7 @@ mod conversations {
         let sb = store.tenant(b);
         not_found(sb.conversation(id).await);
         assert!(matches!(
-            sb.append_message(id, &text("x", Sender::Customer)).await,
+            sb.append_message(id, text("x", Sender::Customer)).await,
             Err(StoreError::NotFound)
         ));
         not_found(
@@ -1198,10 +1270,17 @@ mod conversations {
         assert!(sb.open_conversation_of(customer).await.unwrap().is_none());
         store
             .tenant(a)
-            .append_message(id, &text("mine", Sender::Customer))
+            .append_message(id, text("mine", Sender::Customer))
             .await
             .unwrap();
         assert!(sb.messages_after(id, 0, 10).await.unwrap().is_empty());
+        assert!(sb.conversations_by_id(&[id]).await.unwrap().is_empty());
+        let mine = store
+            .tenant(a)
+            .conversations_by_id(&[id, ConversationId(1)])
+            .await
+            .unwrap();
+        assert_eq!(mine.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
     }
 
     fn record(
@@ -1303,11 +1382,11 @@ mod conversations {
         assert_eq!(offline.state, ConversationState::OfflineMessage);
         // The customer may still leave a message there; an agent may not.
         scope
-            .append_message(second, &text("note", Sender::Customer))
+            .append_message(second, text("note", Sender::Customer))
             .await
             .unwrap();
         assert!(scope
-            .append_message(second, &text("late", Sender::Agent { employee_id: agent }))
+            .append_message(second, text("late", Sender::Agent { employee_id: agent }))
             .await
             .is_err());
         assert!(scope.routed_conversations().await.unwrap().is_empty());

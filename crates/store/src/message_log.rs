@@ -1,0 +1,460 @@
+//! Group commit for messages. One writer task stores every append that is waiting when
+//! it is free in a single transaction, and each caller hears back once that transaction
+//! is committed. A sync to disk costs about the same for one message as for hundreds, so
+//! under load the appends of a whole burst share one, instead of queueing behind a sync
+//! each.
+//!
+//! Each append is still judged on its own: a message whose conversation is unknown or has
+//! ended is refused without touching the others, and a client message id seen before —
+//! stored earlier or earlier in the same batch — answers the stored message, marked as a
+//! duplicate. Should the batch's transaction fail as a whole, its appends are stored one
+//! by one so that one bad message cannot sink the rest.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use switchboard_domain::conversation::{ConversationState, Message, NewMessage, Sender};
+use switchboard_domain::time::Timestamp;
+use switchboard_domain::{ConversationId, EmployeeId, Rule, TenantId, ValidationError};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::conversations::{message_from_row, Appended, MESSAGE_COLUMNS};
+use crate::error::{Result, StoreError};
+use crate::ids::now_millis;
+use crate::text::to_json;
+use crate::Backend;
+
+/// At most this many appends share a transaction; eight parameters each stay well inside
+/// both databases' limits on one statement.
+const MAX_BATCH: usize = 512;
+
+struct Append {
+    tenant: TenantId,
+    conversation: ConversationId,
+    message: NewMessage,
+    reply: oneshot::Sender<Result<Appended>>,
+}
+
+/// A message just committed, as the listener hears of it.
+pub struct StoredMessage<'a> {
+    pub tenant: TenantId,
+    pub message: &'a Message,
+    /// The conversation's agent when the message was stored.
+    pub agent: Option<EmployeeId>,
+}
+
+/// Called by the writer task for every message it committed, in commit order, whether or
+/// not the caller that appended it still waits: what is stored is always announced. It
+/// must not block.
+pub type MessageListener = Arc<dyn Fn(StoredMessage<'_>) + Send + Sync>;
+
+type ListenerSlot = Arc<RwLock<Option<MessageListener>>>;
+
+/// The way in to the writer task.
+pub(crate) struct MessageLog {
+    appends: mpsc::UnboundedSender<Append>,
+    listener: ListenerSlot,
+}
+
+impl MessageLog {
+    /// Starts the writer task on the current Tokio runtime.
+    pub(crate) fn start(pool: AnyPool, backend: Backend) -> Self {
+        let (appends, waiting) = mpsc::unbounded_channel();
+        let listener = ListenerSlot::default();
+        tokio::spawn(write_batches(pool, backend, waiting, listener.clone()));
+        Self { appends, listener }
+    }
+
+    pub(crate) fn listen(&self, listener: MessageListener) {
+        *self
+            .listener
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(listener);
+    }
+
+    /// Hands `message` to the writer at once; the future answers once it is committed,
+    /// with the conversation's next sequence number. Messages handed over one after the
+    /// other are stored in that order.
+    pub(crate) fn submit(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        message: NewMessage,
+    ) -> impl std::future::Future<Output = Result<Appended>> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let append = Append {
+            tenant,
+            conversation,
+            message,
+            reply,
+        };
+        let handed_over = self.appends.send(append).is_ok();
+        async move {
+            let closed = || StoreError::Database(sqlx::Error::PoolClosed);
+            if !handed_over {
+                return Err(closed());
+            }
+            answer.await.map_err(|_| closed())?
+        }
+    }
+}
+
+async fn write_batches(
+    pool: AnyPool,
+    backend: Backend,
+    mut waiting: mpsc::UnboundedReceiver<Append>,
+    listener: ListenerSlot,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let answers = store_batch(&pool, backend, &batch).await;
+        let listener = listener
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(listener) = listener {
+            let stored = batch.iter().zip(&answers).filter_map(|(append, answer)| {
+                answer
+                    .as_ref()
+                    .ok()
+                    .filter(|appended| !appended.duplicate)
+                    .map(|appended| (append.tenant, appended))
+            });
+            for (tenant, appended) in stored {
+                listener(StoredMessage {
+                    tenant,
+                    message: &appended.message,
+                    agent: appended.agent,
+                });
+            }
+        }
+        for (append, answer) in batch.drain(..).zip(answers) {
+            // A caller that gave up waiting does not undo what was committed.
+            let _ = append.reply.send(answer);
+        }
+    }
+}
+
+async fn store_batch(pool: &AnyPool, backend: Backend, batch: &[Append]) -> Vec<Result<Appended>> {
+    match try_batch(pool, backend, batch).await {
+        Ok(answers) => answers,
+        Err(error) if batch.len() > 1 => {
+            tracing::warn!(%error, appends = batch.len(), "a batch of messages failed; storing them one by one");
+            let mut answers = Vec::with_capacity(batch.len());
+            for append in batch {
+                answers.push(store_one(pool, backend, append).await);
+            }
+            answers
+        }
+        Err(error) => vec![Err(error)],
+    }
+}
+
+async fn store_one(pool: &AnyPool, backend: Backend, append: &Append) -> Result<Appended> {
+    let one = std::slice::from_ref(append);
+    let answer = match try_batch(pool, backend, one).await {
+        // Another node of a cluster stored the same client id between our read and our
+        // write: reading again finds it.
+        Err(StoreError::Conflict { .. }) => try_batch(pool, backend, one).await,
+        other => other,
+    };
+    answer.and_then(|mut answers| answers.pop().unwrap_or(Err(StoreError::NotFound)))
+}
+
+/// What became of one append before the commit.
+enum Outcome {
+    Stored {
+        seq: i64,
+        agent: Option<EmployeeId>,
+    },
+    StoredBefore(Message, Option<EmployeeId>),
+    /// Its client id came earlier in the same batch, at `earlier`, stored as `seq`.
+    SameAsEarlier {
+        earlier: usize,
+        seq: i64,
+        agent: Option<EmployeeId>,
+    },
+    UnknownConversation,
+    Ended,
+}
+
+/// A message's identity for deduplication: conversation, kind of sender, client id.
+type ClientKey<'a> = (ConversationId, &'static str, &'a str);
+
+fn client_key(append: &Append) -> ClientKey<'_> {
+    (
+        append.conversation,
+        append.message.sender.kind(),
+        append.message.client_message_id.as_str(),
+    )
+}
+
+async fn try_batch(
+    pool: &AnyPool,
+    backend: Backend,
+    batch: &[Append],
+) -> Result<Vec<Result<Appended>>> {
+    let now = now_millis();
+    let mut tx = pool.begin().await?;
+    let stored_before = stored_messages(&mut tx, batch).await?;
+    let mut conversations = conversation_states(&mut tx, backend, batch).await?;
+    let mut first_of: HashMap<ClientKey<'_>, (usize, i64)> = HashMap::with_capacity(batch.len());
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (index, append) in batch.iter().enumerate() {
+        let key = client_key(append);
+        let agent = conversations
+            .get(&append.conversation)
+            .and_then(|c| c.agent);
+        let outcome = if let Some(message) = stored_before.get(&key) {
+            Outcome::StoredBefore(message.clone(), agent)
+        } else if let Some(&(earlier, seq)) = first_of.get(&key) {
+            Outcome::SameAsEarlier {
+                earlier,
+                seq,
+                agent,
+            }
+        } else {
+            match conversations.get_mut(&append.conversation) {
+                Some(conversation) if conversation.tenant == append.tenant => {
+                    if conversation.state.accepts(&append.message.sender) {
+                        conversation.last_seq += 1;
+                        conversation.changed = true;
+                        first_of.insert(key, (index, conversation.last_seq));
+                        Outcome::Stored {
+                            seq: conversation.last_seq,
+                            agent: conversation.agent,
+                        }
+                    } else {
+                        Outcome::Ended
+                    }
+                }
+                _ => Outcome::UnknownConversation,
+            }
+        };
+        outcomes.push(outcome);
+    }
+    advance_sequences(&mut tx, &conversations, now).await?;
+    insert_messages(&mut tx, batch, &outcomes, now).await?;
+    tx.commit().await?;
+    Ok(answers(batch, &outcomes, now))
+}
+
+fn answers(batch: &[Append], outcomes: &[Outcome], now: i64) -> Vec<Result<Appended>> {
+    let stored = |index: usize, seq: i64| {
+        let append = &batch[index];
+        Message {
+            conversation_id: append.conversation,
+            seq,
+            sender: append.message.sender,
+            client_message_id: append.message.client_message_id.clone(),
+            content: append.message.content.clone(),
+            created_at: Timestamp(now),
+        }
+    };
+    let appended = |message, duplicate, agent| {
+        Ok(Appended {
+            message,
+            duplicate,
+            agent,
+        })
+    };
+    outcomes
+        .iter()
+        .enumerate()
+        .map(|(index, outcome)| match outcome {
+            Outcome::Stored { seq, agent } => appended(stored(index, *seq), false, *agent),
+            Outcome::SameAsEarlier {
+                earlier,
+                seq,
+                agent,
+            } => appended(stored(*earlier, *seq), true, *agent),
+            Outcome::StoredBefore(message, agent) => appended(message.clone(), true, *agent),
+            Outcome::UnknownConversation => Err(StoreError::NotFound),
+            Outcome::Ended => {
+                let reason = "the conversation has ended".into();
+                Err(ValidationError::new("conversationId", Rule::NotAllowed { reason }).into())
+            }
+        })
+        .collect()
+}
+
+/// The messages of the batch's client keys that are stored already.
+async fn stored_messages<'a>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    batch: &'a [Append],
+) -> Result<HashMap<ClientKey<'a>, Message>> {
+    let rows = (0..batch.len())
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let columns = MESSAGE_COLUMNS
+        .split(", ")
+        .map(|column| format!("m.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Joining from the keys lets SQLite look each one up in the unique index.
+    let sql = format!(
+        "SELECT m.tenant_id, {columns} FROM (VALUES {rows}) AS k \
+         JOIN messages m ON m.conversation_id = k.column1 AND m.sender_kind = k.column2 AND m.client_message_id = k.column3"
+    );
+    let mut query = sqlx::query(&sql);
+    for append in batch {
+        query = query
+            .bind(append.conversation.0)
+            .bind(append.message.sender.kind())
+            .bind(append.message.client_message_id.as_str());
+    }
+    let found = query.fetch_all(&mut **tx).await?;
+    let mut stored = HashMap::with_capacity(found.len());
+    for row in &found {
+        let message = message_from_row(row)?;
+        let tenant = TenantId(row.try_get("tenant_id")?);
+        let append = batch.iter().find(|a| {
+            a.tenant == tenant
+                && a.conversation == message.conversation_id
+                && a.message.sender.kind() == message.sender.kind()
+                && a.message.client_message_id == message.client_message_id
+        });
+        if let Some(append) = append {
+            stored.insert(client_key(append), message);
+        }
+    }
+    Ok(stored)
+}
+
+struct ConversationSequence {
+    tenant: TenantId,
+    agent: Option<EmployeeId>,
+    state: ConversationState,
+    last_seq: i64,
+    changed: bool,
+}
+
+/// State and last sequence number of the batch's conversations, locked against other
+/// writers on PostgreSQL (SQLite has one writer already).
+async fn conversation_states(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    batch: &[Append],
+) -> Result<HashMap<ConversationId, ConversationSequence>> {
+    let mut ids: Vec<i64> = batch.iter().map(|a| a.conversation.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let placeholders = (1..=ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lock = if backend == Backend::Postgres {
+        " ORDER BY id FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT id, tenant_id, state, agent_id, last_seq FROM conversations WHERE id IN ({placeholders}){lock}"
+    );
+    let mut query = sqlx::query(&sql);
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    rows.iter().map(conversation_sequence).collect()
+}
+
+fn conversation_sequence(row: &AnyRow) -> Result<(ConversationId, ConversationSequence)> {
+    let state: String = row.try_get("state")?;
+    let sequence = ConversationSequence {
+        tenant: TenantId(row.try_get("tenant_id")?),
+        agent: row.try_get::<Option<i64>, _>("agent_id")?.map(EmployeeId),
+        state: ConversationState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("conversation state '{state}'")))?,
+        last_seq: row.try_get("last_seq")?,
+        changed: false,
+    };
+    Ok((ConversationId(row.try_get("id")?), sequence))
+}
+
+async fn advance_sequences(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conversations: &HashMap<ConversationId, ConversationSequence>,
+    now: i64,
+) -> Result<()> {
+    let changed: Vec<_> = conversations.iter().filter(|(_, c)| c.changed).collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let rows = (0..changed.len())
+        .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE conversations AS c SET last_seq = v.column2, updated_at = $1 \
+         FROM (VALUES {rows}) AS v WHERE c.id = v.column1"
+    );
+    let mut query = sqlx::query(&sql).bind(now);
+    for (id, conversation) in changed {
+        query = query.bind(id.0).bind(conversation.last_seq);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn insert_messages(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    batch: &[Append],
+    outcomes: &[Outcome],
+    now: i64,
+) -> Result<()> {
+    let stored: Vec<(&Append, i64)> = batch
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(append, outcome)| match outcome {
+            Outcome::Stored { seq, .. } => Some((append, *seq)),
+            _ => None,
+        })
+        .collect();
+    if stored.is_empty() {
+        return Ok(());
+    }
+    let rows = (0..stored.len())
+        .map(|i| {
+            let first = 7 * i + 2;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, $1)",
+                first,
+                first + 1,
+                first + 2,
+                first + 3,
+                first + 4,
+                first + 5,
+                first + 6
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO messages (conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at) \
+         VALUES {rows}"
+    );
+    let mut query = sqlx::query(&sql).bind(now);
+    for (append, seq) in stored {
+        let sender_id = match append.message.sender {
+            Sender::Agent { employee_id } => Some(employee_id.0),
+            _ => None,
+        };
+        query = query
+            .bind(append.conversation.0)
+            .bind(append.tenant.0)
+            .bind(seq)
+            .bind(append.message.sender.kind())
+            .bind(sender_id)
+            .bind(append.message.client_message_id.as_str())
+            .bind(to_json(&append.message.content)?);
+    }
+    query
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| StoreError::from_unique(e, &[("client", "clientMessageId")]))?;
+    Ok(())
+}
