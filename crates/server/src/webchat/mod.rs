@@ -4,6 +4,7 @@
 mod cors;
 mod loader;
 mod protocol;
+mod socket;
 mod try_it;
 pub mod validation;
 
@@ -42,6 +43,7 @@ pub fn routes(context_path: &str) -> Router<AppState> {
                 .post(protocol::send)
                 .options(preflight),
         )
+        .route(&at("/webchat/v1/socket"), get(socket::open))
         .route(
             &at("/webchat/v1/close"),
             post(protocol::close).options(preflight),
@@ -89,6 +91,14 @@ impl Refused {
             StatusCode::BAD_REQUEST,
             "invalid_field",
             &format!("{name} is missing or malformed"),
+        )
+    }
+
+    fn malformed(error: &serde_json::Error) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            &error.to_string(),
         )
     }
 

@@ -23,24 +23,24 @@ use switchboard_domain::channel::Channel;
 use switchboard_domain::conversation::{
     Content, Conversation, ConversationState, Evaluation, NewMessage, Sender,
 };
-use switchboard_domain::ConversationId;
+use switchboard_domain::{ConversationId, TenantId};
 use switchboard_routing::Event;
-use switchboard_store::{StoreError, WidgetSession};
+use switchboard_store::{Appended, StoreError, WidgetSession};
 
 use super::{cors, Refused, WIDGET_COOKIE};
 use crate::auth::token_hash;
 use crate::AppState;
 
 pub const MAX_WAIT_SECONDS: u64 = 30;
-pub const PAGE: i64 = 200;
+pub(super) const PAGE: i64 = 200;
 
 /// The customer behind the cookie, and the channel whose origins may read the answer.
-struct Customer {
-    session: WidgetSession,
+pub(super) struct Customer {
+    pub(super) session: WidgetSession,
     channel: Channel,
 }
 
-async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Customer, Refused> {
+pub(super) async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Customer, Refused> {
     let no_session = || {
         Refused::new(
             StatusCode::UNAUTHORIZED,
@@ -104,7 +104,7 @@ async fn own_conversation(
     }
 }
 
-fn query_of<T>(
+pub(super) fn query_of<T>(
     query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
 ) -> Result<T, Refused> {
     query
@@ -113,7 +113,7 @@ fn query_of<T>(
 }
 
 /// The customer's conversation whose id a query parameter gives.
-async fn conversation_named(
+pub(super) async fn conversation_named(
     state: &AppState,
     customer: &Customer,
     id: &str,
@@ -122,15 +122,14 @@ async fn conversation_named(
     own_conversation(state, customer, id).await
 }
 
-fn respond(result: Result<Response, Refused>, headers: &HeaderMap) -> Response {
+pub(super) fn respond(result: Result<Response, Refused>, headers: &HeaderMap) -> Response {
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
     cors::allow(&mut response, cors::origin(headers));
     response
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Refused> {
-    serde_json::from_slice(body)
-        .map_err(|e| Refused::new(StatusCode::BAD_REQUEST, "malformed_json", &e.to_string()))
+    serde_json::from_slice(body).map_err(|e| Refused::malformed(&e))
 }
 
 pub async fn open(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -203,30 +202,62 @@ pub async fn send(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let result = async {
         let customer = customer(&state, &headers).await?;
         let request: SendRequest = parse(&body)?;
-        let message = NewMessage {
-            sender: Sender::Customer,
-            client_message_id: request.client_message_id,
-            content: request.content,
-        };
-        message.validate().map_err(|e| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &e.to_string()))?;
         let conversation = own_conversation(&state, &customer, request.conversation_id).await?;
-        let scope = state.store.tenant(customer.session.tenant);
-        let content = crate::files::resolve(&scope, conversation.id, message.content).await.map_err(file_refusal)?;
-        let message = NewMessage { content, ..message };
-        let appended = state
-            .store
-            .tenant(customer.session.tenant)
-            .append_message(conversation.id, message)
-            .await
-            .map_err(|e| match e {
-                StoreError::Rejected(rule) => Refused::new(StatusCode::CONFLICT, "conversation_ended", &rule.to_string()),
-                other => Refused::internal(other),
-            })?;
+        let appended = store_customer_message(
+            &state,
+            customer.session.tenant,
+            conversation.id,
+            request.client_message_id,
+            request.content,
+        )
+        .await?;
         let answer = json!({"seq": appended.message.seq, "duplicate": appended.duplicate, "message": appended.message});
         Ok(Json(answer).into_response())
     }
     .await;
     respond(result, &headers)
+}
+
+/// Stores a message of the customer in its conversation and answers once it is
+/// committed; the store's listener tells the agent and routing.
+pub(super) async fn store_customer_message(
+    state: &AppState,
+    tenant: TenantId,
+    conversation: ConversationId,
+    client_message_id: String,
+    content: Content,
+) -> Result<Appended, Refused> {
+    let message = NewMessage {
+        sender: Sender::Customer,
+        client_message_id,
+        content,
+    };
+    message.validate().map_err(|e| {
+        Refused::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            &e.to_string(),
+        )
+    })?;
+    let scope = state.store.tenant(tenant);
+    let content = crate::files::resolve(&scope, conversation, message.content)
+        .await
+        .map_err(file_refusal)?;
+    let message = NewMessage { content, ..message };
+    scope
+        .append_message(conversation, message)
+        .await
+        .map_err(|e| match e {
+            StoreError::Rejected(rule) => Refused::new(
+                StatusCode::CONFLICT,
+                "conversation_ended",
+                &rule.to_string(),
+            ),
+            StoreError::NotFound => {
+                Refused::new(StatusCode::NOT_FOUND, "not_found", "no such conversation")
+            }
+            other => Refused::internal(other),
+        })
 }
 
 #[derive(Deserialize)]

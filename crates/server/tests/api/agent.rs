@@ -519,3 +519,143 @@ async fn images_and_documents_travel_both_ways_and_only_as_safe_files() {
         "no session, no file"
     );
 }
+
+/// A customer's widget socket, opened with the session cookie the loader set.
+async fn widget_socket(app: &TestApp, cookie: &str, conversation: &str, after: i64) -> Socket {
+    let url = format!(
+        "{}/service-cloud/webchat/v1/socket?conversationId={conversation}&after={after}",
+        app.base.replace("http://", "ws://")
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+async fn send_frame(socket: &mut Socket, frame: Value) {
+    use futures_util::SinkExt;
+    let text = tokio_tungstenite::tungstenite::Message::text(frame.to_string());
+    socket.send(text).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_widget_socket_carries_a_chat_both_ways_without_losing_or_repeating() {
+    let app = TestApp::start().await;
+    let setup = setup(&app, json!({})).await;
+    let ann = agent(&app, &setup, "ann", 101).await;
+    let mut desk = events(&app, &ann).await;
+    ann.post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+
+    let page = Page::new(&app, None);
+    let (status, headers, _) = page
+        .load(
+            NEW_LOADER,
+            &user_data(&setup, ("thirdUserToken", "good-token")),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let cookie = headers["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let (_, opened) = page.call(Method::POST, "conversation", None).await;
+    let conversation = opened["conversationId"].as_str().unwrap().to_owned();
+    next_event(&mut desk, "assigned").await;
+
+    let mut widget = widget_socket(&app, &cookie, &conversation, 0).await;
+    let connected = next_event(&mut widget, "message").await;
+    assert!(
+        connected["message"]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("connected to ann"),
+        "{connected}"
+    );
+    assert_eq!(next_event(&mut widget, "state").await["state"], "assigned");
+
+    let hello = json!({"type": "send", "clientMessageId": "w-1", "content": {"type": "text", "text": "Hello over the socket"}});
+    send_frame(&mut widget, hello.clone()).await;
+    let ack = next_event(&mut widget, "ack").await;
+    assert_eq!(
+        (ack["clientMessageId"].as_str(), ack["duplicate"].as_bool()),
+        (Some("w-1"), Some(false))
+    );
+    let seq = ack["seq"].as_i64().unwrap();
+    let heard = next_event(&mut desk, "message").await;
+    assert_eq!(heard["message"]["content"]["text"], "Hello over the socket");
+    assert_eq!(heard["message"]["seq"].as_i64(), Some(seq));
+    let echoed = next_event(&mut widget, "message").await;
+    assert_eq!(echoed["message"]["seq"].as_i64(), Some(seq));
+
+    send_frame(&mut widget, hello).await;
+    let again = next_event(&mut widget, "ack").await;
+    assert_eq!(
+        (again["seq"].as_i64(), again["duplicate"].as_bool()),
+        (Some(seq), Some(true))
+    );
+    send_frame(
+        &mut widget,
+        json!({"type": "send", "clientMessageId": "w-2", "content": {"type": "text", "text": ""}}),
+    )
+    .await;
+    let empty = next_event(&mut widget, "error").await;
+    assert_eq!(
+        (empty["code"].as_str(), empty["clientMessageId"].as_str()),
+        (Some("validation_failed"), Some("w-2"))
+    );
+    send_frame(&mut widget, json!({"type": "shout"})).await;
+    assert_eq!(
+        next_event(&mut widget, "error").await["code"],
+        "malformed_json"
+    );
+
+    let reply =
+        json!({"clientMessageId": "a-1", "content": {"type": "text", "text": "Hello back"}});
+    let path = format!("/api/v1/agent/conversations/{conversation}/messages");
+    let answer = ann.post(&path, reply).await.expect(200)["seq"]
+        .as_i64()
+        .unwrap();
+    let answered = next_event(&mut widget, "message").await;
+    assert_eq!(
+        (
+            answered["message"]["seq"].as_i64(),
+            answered["message"]["sender"]["kind"].as_str()
+        ),
+        (Some(answer), Some("agent"))
+    );
+
+    // A reconnecting widget asks for what follows the last message it showed.
+    drop(widget);
+    let mut resumed = widget_socket(&app, &cookie, &conversation, seq).await;
+    let first = next_event(&mut resumed, "message").await;
+    assert_eq!(
+        first["message"]["seq"].as_i64(),
+        Some(answer),
+        "only what came after"
+    );
+    assert_eq!(next_event(&mut resumed, "state").await["state"], "assigned");
+
+    ann.post(
+        &format!("/api/v1/agent/conversations/{conversation}/end"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let moved = next_event(&mut resumed, "state").await;
+    assert_ne!(moved["state"], "assigned", "{moved}");
+
+    let stranger = widget_socket_refused(&app, &conversation).await;
+    assert_eq!(stranger, 401, "no cookie, no socket");
+}
+
+async fn widget_socket_refused(app: &TestApp, conversation: &str) -> u16 {
+    let url = format!(
+        "{}/service-cloud/webchat/v1/socket?conversationId={conversation}",
+        app.base.replace("http://", "ws://")
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+}
