@@ -55,11 +55,14 @@ impl ConversationState {
 
     /// Whether a message of `sender` may be added: none once a conversation has ended,
     /// except the customer's own in an offline-message conversation (leaving a message)
-    /// and the system's notice of why it ended.
+    /// and the system's notice of why it ended. An agent writes only while serving it.
     pub fn accepts(self, sender: &Sender) -> bool {
-        self.is_open()
-            || *sender == Sender::System
-            || (self == ConversationState::OfflineMessage && *sender == Sender::Customer)
+        match sender {
+            Sender::System => true,
+            Sender::Agent { .. } => self == ConversationState::Assigned,
+            Sender::Customer => self.is_open() || self == ConversationState::OfflineMessage,
+            Sender::Bot => self.is_open(),
+        }
     }
 
     /// Routing is done with it: closed, abandoned, or left to an offline message.
@@ -306,5 +309,23 @@ mod tests {
             ConversationState::parse("wrapUp"),
             Some(ConversationState::WrapUp)
         );
+    }
+
+    #[test]
+    fn who_may_write_depends_on_the_state() {
+        use ConversationState::*;
+        let agent = Sender::Agent {
+            employee_id: crate::EmployeeId(7),
+        };
+        let writers = |state: ConversationState| {
+            [Sender::Customer, agent, Sender::Bot, Sender::System].map(|s| state.accepts(&s))
+        };
+        assert_eq!(writers(Bot), [true, false, true, true]);
+        assert_eq!(writers(Queued), [true, false, true, true]);
+        assert_eq!(writers(Assigned), [true, true, true, true]);
+        assert_eq!(writers(WrapUp), [true, false, true, true]);
+        assert_eq!(writers(OfflineMessage), [true, false, false, true]);
+        assert_eq!(writers(Closed), [false, false, false, true]);
+        assert_eq!(writers(Abandoned), [false, false, false, true]);
     }
 }

@@ -104,33 +104,39 @@ impl From<crate::files::FileError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let (field, rule) = match &self {
+impl ApiError {
+    /// What the client is told: `{code, message, field?, rule?}`. Server faults are
+    /// logged here and not shown.
+    pub(crate) fn body(&self) -> serde_json::Value {
+        let (_, code) = self.status_and_code();
+        let (field, rule) = match self {
             ApiError::Invalid(e) => (Some(e.field.as_str()), Some(e.rule.code())),
             ApiError::BadField { field, .. } | ApiError::Conflict { field } => {
                 (Some(field.as_str()), None)
             }
             _ => (None, None),
         };
-        let message = match &self {
+        let message = match self {
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 "the server could not complete the request; the cause is in its log".to_owned()
             }
             other => other.to_string(),
         };
-        let mut response = (
-            status,
-            Json(Body {
-                code,
-                message,
-                field,
-                rule,
-            }),
-        )
-            .into_response();
+        serde_json::to_value(Body {
+            code,
+            message,
+            field,
+            rule,
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.status_and_code();
+        let mut response = (status, Json(self.body())).into_response();
         if let ApiError::TooManyAttempts { retry_after } = self {
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -198,7 +198,7 @@ async fn try_batch(
 ) -> Result<Vec<Result<Appended>>> {
     let now = now_millis();
     let mut tx = pool.begin().await?;
-    let stored_before = stored_messages(&mut tx, batch).await?;
+    let stored_before = stored_messages(&mut tx, backend, batch).await?;
     let mut conversations = conversation_states(&mut tx, backend, batch).await?;
     let mut first_of: HashMap<ClientKey<'_>, (usize, i64)> = HashMap::with_capacity(batch.len());
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -217,7 +217,7 @@ async fn try_batch(
             }
         } else {
             match conversations.get_mut(&append.conversation) {
-                Some(conversation) if conversation.tenant == append.tenant => {
+                Some(conversation) if is_party(conversation, append) => {
                     if conversation.state.accepts(&append.message.sender) {
                         conversation.last_seq += 1;
                         conversation.changed = true;
@@ -235,8 +235,8 @@ async fn try_batch(
         };
         outcomes.push(outcome);
     }
-    advance_sequences(&mut tx, &conversations, now).await?;
-    insert_messages(&mut tx, batch, &outcomes, now).await?;
+    advance_sequences(&mut tx, backend, &conversations, now).await?;
+    insert_messages(&mut tx, backend, batch, &outcomes, now).await?;
     tx.commit().await?;
     Ok(answers(batch, &outcomes, now))
 }
@@ -283,12 +283,11 @@ fn answers(batch: &[Append], outcomes: &[Outcome], now: i64) -> Vec<Result<Appen
 /// The messages of the batch's client keys that are stored already.
 async fn stored_messages<'a>(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     batch: &'a [Append],
 ) -> Result<HashMap<ClientKey<'a>, Message>> {
-    let rows = (0..batch.len())
-        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut placeholders = Placeholders::new(backend);
+    let rows = placeholders.rows(batch.len(), 3);
     let columns = MESSAGE_COLUMNS
         .split(", ")
         .map(|column| format!("m.{column}"))
@@ -324,6 +323,15 @@ async fn stored_messages<'a>(
     Ok(stored)
 }
 
+/// The conversation is the appender's tenant's, and, for an agent, the agent's own.
+fn is_party(conversation: &ConversationSequence, append: &Append) -> bool {
+    let own = match append.message.sender {
+        Sender::Agent { employee_id } => conversation.agent == Some(employee_id),
+        _ => true,
+    };
+    conversation.tenant == append.tenant && own
+}
+
 struct ConversationSequence {
     tenant: TenantId,
     agent: Option<EmployeeId>,
@@ -342,10 +350,7 @@ async fn conversation_states(
     let mut ids: Vec<i64> = batch.iter().map(|a| a.conversation.0).collect();
     ids.sort_unstable();
     ids.dedup();
-    let placeholders = (1..=ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = Placeholders::new(backend).list(ids.len());
     let lock = if backend == Backend::Postgres {
         " ORDER BY id FOR UPDATE"
     } else {
@@ -377,6 +382,7 @@ fn conversation_sequence(row: &AnyRow) -> Result<(ConversationId, ConversationSe
 
 async fn advance_sequences(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     conversations: &HashMap<ConversationId, ConversationSequence>,
     now: i64,
 ) -> Result<()> {
@@ -384,12 +390,11 @@ async fn advance_sequences(
     if changed.is_empty() {
         return Ok(());
     }
-    let rows = (0..changed.len())
-        .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut placeholders = Placeholders::new(backend);
+    let now_at = placeholders.list(1);
+    let rows = placeholders.rows(changed.len(), 2);
     let sql = format!(
-        "UPDATE conversations AS c SET last_seq = v.column2, updated_at = $1 \
+        "UPDATE conversations AS c SET last_seq = v.column2, updated_at = {now_at} \
          FROM (VALUES {rows}) AS v WHERE c.id = v.column1"
     );
     let mut query = sqlx::query(&sql).bind(now);
@@ -402,6 +407,7 @@ async fn advance_sequences(
 
 async fn insert_messages(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     batch: &[Append],
     outcomes: &[Outcome],
     now: i64,
@@ -417,27 +423,12 @@ async fn insert_messages(
     if stored.is_empty() {
         return Ok(());
     }
-    let rows = (0..stored.len())
-        .map(|i| {
-            let first = 7 * i + 2;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, $1)",
-                first,
-                first + 1,
-                first + 2,
-                first + 3,
-                first + 4,
-                first + 5,
-                first + 6
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let rows = Placeholders::new(backend).rows(stored.len(), 8);
     let sql = format!(
         "INSERT INTO messages (conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at) \
          VALUES {rows}"
     );
-    let mut query = sqlx::query(&sql).bind(now);
+    let mut query = sqlx::query(&sql);
     for (append, seq) in stored {
         let sender_id = match append.message.sender {
             Sender::Agent { employee_id } => Some(employee_id.0),
@@ -450,11 +441,47 @@ async fn insert_messages(
             .bind(append.message.sender.kind())
             .bind(sender_id)
             .bind(append.message.client_message_id.as_str())
-            .bind(to_json(&append.message.content)?);
+            .bind(to_json(&append.message.content)?)
+            .bind(now);
     }
     query
         .execute(&mut **tx)
         .await
         .map_err(|e| StoreError::from_unique(e, &[("client", "clientMessageId")]))?;
     Ok(())
+}
+
+/// Numbered parameters for PostgreSQL, anonymous ones for SQLite, in the order they
+/// appear: SQLite looks a named parameter up by walking a list, which makes binding the
+/// thousands of a batch statement quadratic.
+struct Placeholders {
+    backend: Backend,
+    used: usize,
+}
+
+impl Placeholders {
+    fn new(backend: Backend) -> Self {
+        Self { backend, used: 0 }
+    }
+
+    /// `count` placeholders separated by commas.
+    fn list(&mut self, count: usize) -> String {
+        let mut list = Vec::with_capacity(count);
+        for _ in 0..count {
+            self.used += 1;
+            list.push(match self.backend {
+                Backend::Sqlite => "?".to_owned(),
+                Backend::Postgres => format!("${}", self.used),
+            });
+        }
+        list.join(", ")
+    }
+
+    /// `rows` parenthesised rows of `width` placeholders, for a VALUES list.
+    fn rows(&mut self, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(width)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }

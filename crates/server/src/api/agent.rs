@@ -13,7 +13,7 @@ use serde_json::json;
 use switchboard_domain::conversation::{
     Content, Conversation, ConversationState, Message, NewMessage, Sender,
 };
-use switchboard_domain::{ConversationId, Rule, ValidationError};
+use switchboard_domain::{ConversationId, EmployeeId, Rule, ValidationError};
 use switchboard_routing::{Action, AgentStatus, Event, Skill, TransferTarget};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
@@ -194,32 +194,67 @@ pub async fn reply(
     IdPath(id): IdPath<ConversationId>,
     ApiJson(reply): ApiJson<Reply>,
 ) -> ApiResult<Json<Stored>> {
-    let message = NewMessage {
-        sender: Sender::Agent {
-            employee_id: agent.employee.id,
-        },
-        client_message_id: reply.client_message_id,
-        content: reply.content,
-    };
-    message.validate()?;
-    let conversation = held(&state, &agent, id).await?;
-    let scope = state.store.tenant(agent.tenant);
-    let content = crate::files::resolve(&scope, id, message.content).await?;
-    let message = NewMessage { content, ..message };
-    if conversation.state != ConversationState::Assigned {
-        let reason = "the conversation is no longer being served".into();
-        return Err(ValidationError::new("id", Rule::NotAllowed { reason }).into());
-    }
-    let appended = state
-        .store
-        .tenant(agent.tenant)
-        .append_message(id, message)
-        .await?;
+    let appended = store_reply(&state, &agent.on_duty(), id, reply).await?;
     Ok(Json(Stored {
         seq: appended.message.seq,
         duplicate: appended.duplicate,
         message: appended.message,
     }))
+}
+
+/// Who writes: an agent of a tenant.
+#[derive(Clone, Copy)]
+struct Writer {
+    tenant: switchboard_domain::TenantId,
+    agent: EmployeeId,
+}
+
+impl AgentCaller {
+    fn on_duty(&self) -> Writer {
+        Writer {
+            tenant: self.tenant,
+            agent: self.employee.id,
+        }
+    }
+}
+
+/// Stores an agent's message in a conversation it serves and answers once it is
+/// committed: the store checks, in the same transaction, that the conversation is the
+/// agent's and still being served.
+async fn store_reply(
+    state: &AppState,
+    writer: &Writer,
+    id: ConversationId,
+    reply: Reply,
+) -> ApiResult<switchboard_store::Appended> {
+    let message = NewMessage {
+        sender: Sender::Agent {
+            employee_id: writer.agent,
+        },
+        client_message_id: reply.client_message_id,
+        content: reply.content,
+    };
+    message.validate()?;
+    let scope = state.store.tenant(writer.tenant);
+    if !matches!(message.content, Content::Text { .. }) {
+        // Say nothing of another conversation's files.
+        let conversation = scope.conversation(id).await?;
+        if conversation.agent_id != Some(writer.agent) {
+            return Err(ApiError::NotFound);
+        }
+    }
+    let content = crate::files::resolve(&scope, id, message.content).await?;
+    let message = NewMessage { content, ..message };
+    scope
+        .append_message(id, message)
+        .await
+        .map_err(|e| match e {
+            switchboard_store::StoreError::Rejected(_) => {
+                let reason = "the conversation is no longer being served".into();
+                ValidationError::new("id", Rule::NotAllowed { reason }).into()
+            }
+            other => other.into(),
+        })
 }
 
 /// Ends the conversation for the customer; the agent wraps up for the queue's wrap-up time.
@@ -274,43 +309,93 @@ pub async fn events(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let receiver = state.agent_hub.subscribe(agent.employee.id);
-    let (tenant, employee) = (agent.tenant, agent.employee.id);
+    let writer = agent.on_duty();
     upgrade.on_upgrade(move |socket| async move {
+        let Writer { tenant, agent } = writer;
         // A connection back within the grace period keeps the agent's conversations.
         state
             .routing
-            .tell(tenant, Event::AgentReconnected { agent: employee });
-        forward(socket, receiver).await;
-        if state.agent_hub.connections(employee) == 0 {
-            let lost = Event::AgentDisconnected { agent: employee };
+            .tell(tenant, Event::AgentReconnected { agent });
+        forward(&state, writer, socket, receiver).await;
+        if state.agent_hub.connections(agent) == 0 {
+            let lost = Event::AgentDisconnected { agent };
             state.routing.tell(tenant, lost);
         }
     })
 }
 
-/// Relays events until either side closes; the receiver is dropped on return.
+/// What an agent may send on its socket.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+enum AgentFrame {
+    /// As `POST …/conversations/{id}/messages`, answered by an `ack` or an `error`.
+    #[serde(rename_all = "camelCase")]
+    Reply {
+        conversation_id: ConversationId,
+        client_message_id: String,
+        content: Content,
+    },
+}
+
+/// Relays events and answers the agent's frames until either side closes; the receiver
+/// is dropped on return.
 async fn forward(
+    state: &AppState,
+    writer: Writer,
     mut socket: WebSocket,
     mut events: tokio::sync::broadcast::Receiver<serde_json::Value>,
 ) {
     loop {
-        tokio::select! {
-            event = events.recv() => {
-                let text = match event {
-                    Ok(event) => event.to_string(),
-                    Err(RecvError::Lagged(_)) => json!({"type": "resync"}).to_string(),
-                    Err(RecvError::Closed) => return,
-                };
-                if socket.send(WsMessage::Text(text.into())).await.is_err() {
-                    return;
-                }
-            }
-            incoming = socket.recv() => match incoming {
-                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
+        let text = tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) => event.to_string(),
+                Err(RecvError::Lagged(_)) => json!({"type": "resync"}).to_string(),
+                Err(RecvError::Closed) => return,
             },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => answer(state, &writer, text.as_str()).await,
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => continue,
+            },
+        };
+        if socket.send(WsMessage::Text(text.into())).await.is_err() {
+            return;
         }
     }
+}
+
+/// The answer to an agent's frame.
+async fn answer(state: &AppState, writer: &Writer, text: &str) -> String {
+    let frame = match serde_json::from_str::<AgentFrame>(text) {
+        Ok(frame) => frame,
+        Err(e) => {
+            let mut error = ApiError::MalformedJson(e.to_string()).body();
+            error["type"] = json!("error");
+            return error.to_string();
+        }
+    };
+    let AgentFrame::Reply {
+        conversation_id,
+        client_message_id,
+        content,
+    } = frame;
+    let reply = Reply {
+        client_message_id: client_message_id.clone(),
+        content,
+    };
+    let mut answer = match store_reply(state, writer, conversation_id, reply).await {
+        Ok(appended) => {
+            json!({"type": "ack", "seq": appended.message.seq, "duplicate": appended.duplicate})
+        }
+        Err(error) => {
+            let mut body = error.body();
+            body["type"] = json!("error");
+            body
+        }
+    };
+    answer["conversationId"] = json!(conversation_id);
+    answer["clientMessageId"] = json!(client_message_id);
+    answer.to_string()
 }
 
 #[derive(Serialize, ToSchema)]

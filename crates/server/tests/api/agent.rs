@@ -625,9 +625,44 @@ async fn the_widget_socket_carries_a_chat_both_ways_without_losing_or_repeating(
         (Some(answer), Some("agent"))
     );
 
+    // The agent may answer over its socket too.
+    send_frame(
+        &mut desk,
+        json!({"type": "reply", "conversationId": conversation, "clientMessageId": "a-2",
+        "content": {"type": "text", "text": "And over my socket"}}),
+    )
+    .await;
+    let acked = next_event(&mut desk, "ack").await;
+    assert_eq!(
+        (
+            acked["clientMessageId"].as_str(),
+            acked["duplicate"].as_bool()
+        ),
+        (Some("a-2"), Some(false))
+    );
+    let over_socket = next_event(&mut widget, "message").await;
+    assert_eq!(
+        over_socket["message"]["content"]["text"],
+        "And over my socket"
+    );
+    assert_eq!(over_socket["message"]["seq"], acked["seq"]);
+    send_frame(
+        &mut desk,
+        json!({"type": "reply", "conversationId": "1", "clientMessageId": "a-3",
+        "content": {"type": "text", "text": "Not mine"}}),
+    )
+    .await;
+    assert_eq!(next_event(&mut desk, "error").await["code"], "not_found");
+    send_frame(&mut desk, json!({"type": "dance"})).await;
+    assert_eq!(
+        next_event(&mut desk, "error").await["code"],
+        "malformed_json"
+    );
+    let answer = acked["seq"].as_i64().unwrap();
+
     // A reconnecting widget asks for what follows the last message it showed.
     drop(widget);
-    let mut resumed = widget_socket(&app, &cookie, &conversation, seq).await;
+    let mut resumed = widget_socket(&app, &cookie, &conversation, answer - 1).await;
     let first = next_event(&mut resumed, "message").await;
     assert_eq!(
         first["message"]["seq"].as_i64(),

@@ -949,6 +949,27 @@ mod conversations {
         assert_eq!((first.message.seq, second.message.seq), (1, 2));
         assert!(!first.duplicate && retried.duplicate);
         assert_eq!(retried.message, first.message);
+        // An agent writes only in a conversation it serves.
+        let by_agent = |client_id: &str, agent: i64| {
+            text(
+                client_id,
+                Sender::Agent {
+                    employee_id: EmployeeId(agent),
+                },
+            )
+        };
+        assert!(matches!(
+            scope.append_message(id, by_agent("early", 5)).await,
+            Err(StoreError::NotFound)
+        ));
+        scope
+            .set_conversation_state(id, ConversationState::Assigned, Some(EmployeeId(5)))
+            .await
+            .unwrap();
+        assert!(matches!(
+            scope.append_message(id, by_agent("stranger", 6)).await,
+            Err(StoreError::NotFound)
+        ));
         // The same client id from another kind of sender is another message.
         let agent = scope
             .append_message(
@@ -975,6 +996,14 @@ mod conversations {
         assert_eq!(resumed.len(), 1);
         assert_eq!(scope.messages_after(id, 0, 2).await.unwrap().len(), 2);
         assert_eq!(scope.conversation(id).await.unwrap().last_seq, 3);
+        scope
+            .set_conversation_state(id, ConversationState::WrapUp, Some(EmployeeId(5)))
+            .await
+            .unwrap();
+        rejected_on(
+            scope.append_message(id, by_agent("late", 5)).await,
+            "conversationId",
+        );
     }
 
     pub async fn concurrent_appends_never_share_skip_or_repeat_a_number(store: Arc<Store>) {
@@ -1182,6 +1211,10 @@ mod conversations {
             comment: "great".into(),
         };
         rejected_on(scope.evaluate(id, &good).await, "conversationId");
+        scope
+            .set_conversation_state(id, ConversationState::Assigned, Some(EmployeeId(7)))
+            .await
+            .unwrap();
         scope
             .append_message(
                 id,
