@@ -1,9 +1,12 @@
 //! `switchboard-load`: starts Switchboard in its own process and drives it the way
-//! customers and agents do — the widget's loader and HTTP protocol for customers, the
-//! agent REST API and WebSocket for agents — through a ramp and a hold phase, bounded in
-//! time and count, on loopback addresses only. It reports what the server sustained as
-//! a table and as JSON (`docs/performance.md`).
+//! customers and agents do — the widget's loader and its WebSocket (or HTTP protocol)
+//! for customers, the agent REST API and WebSocket for agents — through a ramp and a hold
+//! phase, bounded in time and count, on loopback addresses only. The same scenario runs
+//! first against `switchboard-relay`, a bare relay, so the report gives Switchboard's
+//! throughput as a share of what the machine gives the protocol. It reports a table and
+//! JSON (`docs/performance.md`).
 
+mod drain;
 mod server;
 
 use std::collections::HashMap;
@@ -36,9 +39,14 @@ struct Args {
     /// Concurrent chats per agent.
     #[arg(long, default_value_t = 10)]
     capacity: u32,
-    /// Messages per second each customer sends once its chat is open.
-    #[arg(long, default_value_t = 1.0)]
-    rate: f64,
+    /// Messages per second each customer sends once its chat is open, or `max`: each
+    /// customer sends its next message as soon as the last one is acknowledged.
+    #[arg(long, default_value = "1")]
+    rate: Rate,
+    /// How customers talk: `socket` (the widget's WebSocket) or `http` (a request per
+    /// message and a long poll).
+    #[arg(long, value_enum, default_value_t = Transport::Socket)]
+    transport: Transport,
     /// Seconds over which customers arrive.
     #[arg(long, default_value_t = 5)]
     ramp: u64,
@@ -51,12 +59,56 @@ struct Args {
     /// The server binary (default: `switchboard` next to this one).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// The relay binary (default: `switchboard-relay` next to this one).
+    #[arg(long)]
+    relay: Option<PathBuf>,
+    /// Leave out the bare-relay run.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Instead of the chat scenario: fill the queue this deep while the agents are busy,
+    /// then make them all idle and time until every conversation reached an agent.
+    #[arg(long)]
+    drain: Option<usize>,
     /// A PostgreSQL database to run on instead of the embedded SQLite.
     #[arg(long)]
     database_url: Option<String>,
     /// Also write the figures as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Rate {
+    PerSecond(f64),
+    Max,
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "max" {
+            return Ok(Rate::Max);
+        }
+        match text.parse::<f64>() {
+            Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(Rate::PerSecond(rate)),
+            _ => Err("a positive number of messages per second, or `max`".into()),
+        }
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rate::PerSecond(rate) => write!(f, "{rate}"),
+            Rate::Max => f.write_str("max"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Transport {
+    Socket,
+    Http,
 }
 
 /// Latencies in microseconds and counts, shared by every simulated client.
@@ -69,6 +121,8 @@ struct Stats {
     errors: AtomicU64,
     opened_at: Mutex<HashMap<String, Instant>>,
     assigned_at: Mutex<HashMap<String, Instant>>,
+    /// Set once the agents are ready and the customers start.
+    clock: std::sync::OnceLock<Clock>,
 }
 
 impl Stats {
@@ -84,6 +138,7 @@ impl Stats {
             errors: AtomicU64::new(0),
             opened_at: Mutex::default(),
             assigned_at: Mutex::default(),
+            clock: std::sync::OnceLock::new(),
         })
     }
 }
@@ -126,32 +181,135 @@ async fn main() -> Result<()> {
     if args.sources.iter().any(|ip| !ip.is_loopback()) {
         bail!("--sources must be loopback addresses (127.0.0.0/8)");
     }
-    if args.customers == 0 || args.agents == 0 || args.rate <= 0.0 {
-        bail!("--customers, --agents and --rate must be positive");
+    if args.customers == 0 || args.agents == 0 {
+        bail!("--customers and --agents must be positive");
     }
-    let binary = args.server.clone().unwrap_or_else(server::default_binary);
-    let server = Server::start(&binary, args.database_url.as_deref()).await?;
-    let accounts = server::prepare(&server, args.agents, args.capacity).await?;
+    if let Some(depth) = args.drain {
+        let report = drain::run(&args, depth).await?;
+        println!("{}", drain::table(&report));
+        return write_json(&args, &report);
+    }
+    let mut runs = serde_json::Map::new();
+    if !args.no_baseline {
+        let binary = args
+            .relay
+            .clone()
+            .unwrap_or_else(|| server::sibling("switchboard-relay"));
+        let relay = Server::start_relay(&binary).await?;
+        let report = chat(&args, &relay, Staff::Relay).await;
+        relay.stop().await;
+        runs.insert("bareRelay".into(), report?);
+    }
+    let binary = args
+        .server
+        .clone()
+        .unwrap_or_else(|| server::sibling("switchboard"));
+    let switchboard = Server::start(&binary, args.database_url.as_deref()).await?;
+    let report = chat(&args, &switchboard, Staff::Switchboard).await;
+    switchboard.stop().await;
+    runs.insert("switchboard".into(), report?);
+    let mut report = Value::Object(runs);
+    if let (Some(ours), Some(limit)) = (
+        report["switchboard"]["acknowledgedPerSecond"].as_f64(),
+        report["bareRelay"]["acknowledgedPerSecond"].as_f64(),
+    ) {
+        report["ratioToBareRelay"] = json!((ours / limit * 1000.0).round() / 1000.0);
+    }
+    for (name, run) in report.as_object().into_iter().flatten() {
+        if run.is_object() {
+            println!("## {name}\n\n{}", table(run));
+        }
+    }
+    if let Some(ratio) = report["ratioToBareRelay"].as_f64() {
+        println!(
+            "Switchboard's acknowledged messages/s as a share of the bare relay's: {ratio:.3}"
+        );
+    }
+    write_json(&args, &report)
+}
+
+fn write_json(args: &Args, report: &Value) -> Result<()> {
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(report)?)?;
+    }
+    Ok(())
+}
+
+/// Who the agents are: Switchboard's, created through its API, or anyone, for the relay.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Staff {
+    Switchboard,
+    Relay,
+}
+
+/// Signs the agents in (event stream first), ready to be given conversations.
+async fn agents(args: &Args, server: &Server, staff: Staff) -> Result<Vec<(Api, Socket)>> {
+    let accounts = match staff {
+        Staff::Switchboard => server::prepare(server, args.agents, args.capacity).await?,
+        Staff::Relay => (0..args.agents)
+            .map(|n| format!("relay_agent{n}"))
+            .collect(),
+    };
+    let mut signed_in = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let agent = match staff {
+            Staff::Switchboard => Api::first_login(&server.base, &account, server::INITIAL).await?,
+            Staff::Relay => Api::anonymous(&server.base),
+        };
+        let events = agent_events(&agent).await?;
+        agent
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/agent/sign-in",
+                Some(json!({})),
+            )
+            .await?;
+        signed_in.push((agent, events));
+    }
+    Ok(signed_in)
+}
+
+/// The chat scenario against one server: agents answer, customers arrive over the ramp
+/// and chat; figures from the hold phase.
+async fn chat(args: &Args, server: &Server, staff: Staff) -> Result<Value> {
     let stats = Arc::new(Stats::new()?);
+    let mut tasks = Vec::new();
+    for (agent, events) in agents(args, server, staff).await? {
+        tasks.push(tokio::spawn(run_agent(
+            agent,
+            events,
+            stats.clone(),
+            args.transport,
+        )));
+    }
     let now = Instant::now();
     let clock = Clock {
         start: now,
         hold_from: now + Duration::from_secs(args.ramp),
         end: now + Duration::from_secs(args.ramp + args.hold),
     };
-    let mut tasks = Vec::new();
-    for account in accounts {
-        let agent = Api::first_login(&server.base, &account, server::INITIAL).await?;
-        tasks.push(tokio::spawn(run_agent(agent, stats.clone(), clock)));
-    }
+    stats.clock.set(clock).ok();
     for n in 0..args.customers {
         let delay = Duration::from_secs(args.ramp).mul_f64(n as f64 / args.customers as f64);
         let source = args.sources[n % args.sources.len()];
-        let (base, demo, rate) = (server.base.clone(), server.demo.clone(), args.rate);
+        let (base, demo, rate, transport) = (
+            server.base.clone(),
+            server.demo.clone(),
+            args.rate,
+            args.transport,
+        );
         let stats = stats.clone();
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            if let Err(e) = run_customer(n, &base, &demo, source, rate, &stats, clock).await {
+            let customer = Customer {
+                n,
+                base,
+                demo,
+                source,
+                stats: stats.clone(),
+                clock,
+            };
+            if let Err(e) = customer.run(rate, transport).await {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
                 eprintln!("customer {n}: {e:#}");
             }
@@ -165,44 +323,33 @@ async fn main() -> Result<()> {
     for task in &tasks {
         task.abort();
     }
-    let report = report(&args, &stats, cpu_at_hold, cpu_at_end, rss);
-    println!("{}", table(&report));
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
-    }
-    server.stop().await;
-    Ok(())
+    Ok(report(args, &stats, cpu_at_hold, cpu_at_end, rss))
 }
 
-/// An agent: event stream, sign-in, and an answer to every customer message.
-async fn run_agent(agent: Api, stats: Arc<Stats>, clock: Clock) {
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn agent_events(agent: &Api) -> Result<Socket> {
     let url = format!(
         "{}/api/v1/agent/events",
         agent.base.replace("http://", "ws://")
     );
-    let Ok(mut request) = url.into_client_request() else {
-        return;
-    };
-    let Ok(bearer) = format!("Bearer {}", agent.token).parse() else {
-        return;
-    };
-    request.headers_mut().insert("authorization", bearer);
-    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(request).await else {
-        stats.errors.fetch_add(1, Ordering::Relaxed);
-        return;
-    };
-    if agent
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/agent/sign-in",
-            Some(json!({})),
-        )
-        .await
-        .is_err()
-    {
-        stats.errors.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {}", agent.token).parse()?);
+    Ok(
+        tokio_tungstenite::connect_async_with_config(request, Some(chat_sized()), true)
+            .await?
+            .0,
+    )
+}
+
+/// An agent: records assignments and answers every customer message.
+async fn run_agent(agent: Api, mut socket: Socket, stats: Arc<Stats>, transport: Transport) {
+    use futures_util::SinkExt;
+    // Like a browser: at most six requests to the server at a time.
+    let requests = Arc::new(tokio::sync::Semaphore::new(6));
     let mut replies = 0u64;
     while let Some(Ok(frame)) = socket.next().await {
         let Ok(text) = frame.to_text() else { continue };
@@ -227,102 +374,277 @@ async fn run_agent(agent: Api, stats: Arc<Stats>, clock: Clock) {
                 else {
                     continue;
                 };
+                let Some(clock) = stats.clock.get() else {
+                    continue;
+                };
                 let sent_at = clock.at(sent);
                 if clock.in_hold(sent_at) {
                     record(&stats.to_agent, micros_since(sent_at));
                 }
                 replies += 1;
-                let reply = json!({"clientMessageId": format!("r-{replies}"),
-                    "content": {"type": "text", "text": format!("r {}", clock.stamp())}});
-                let (agent, stats) = (agent.clone(), stats.clone());
-                let path = format!("/api/v1/agent/conversations/{conversation}/messages");
-                tokio::spawn(async move {
-                    if agent
-                        .call(reqwest::Method::POST, &path, Some(reply))
-                        .await
-                        .is_err()
-                    {
-                        stats.errors.fetch_add(1, Ordering::Relaxed);
+                let client_message_id = format!("r-{replies}");
+                let content = json!({"type": "text", "text": format!("r {}", clock.stamp())});
+                match transport {
+                    Transport::Socket => {
+                        let frame = json!({"type": "reply", "conversationId": conversation,
+                            "clientMessageId": client_message_id, "content": content});
+                        let frame =
+                            tokio_tungstenite::tungstenite::Message::text(frame.to_string());
+                        if socket.send(frame).await.is_err() {
+                            stats.errors.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
                     }
-                });
+                    Transport::Http => {
+                        let reply =
+                            json!({"clientMessageId": client_message_id, "content": content});
+                        let (agent, stats, requests) =
+                            (agent.clone(), stats.clone(), requests.clone());
+                        let path = format!("/api/v1/agent/conversations/{conversation}/messages");
+                        tokio::spawn(async move {
+                            let Ok(_turn) = requests.acquire().await else {
+                                return;
+                            };
+                            if agent
+                                .call(reqwest::Method::POST, &path, Some(reply))
+                                .await
+                                .is_err()
+                            {
+                                stats.errors.fetch_add(1, Ordering::Relaxed);
+                            }
+                        });
+                    }
+                }
+            }
+            Some("error") => {
+                stats.errors.fetch_add(1, Ordering::Relaxed);
             }
             _ => {}
         }
     }
 }
 
-/// A customer: admitted by a signed loader request, opens its chat, polls for answers and
-/// writes at `rate` messages a second.
-async fn run_customer(
+/// A simulated customer.
+struct Customer {
     n: usize,
-    base: &str,
-    demo: &Value,
+    base: String,
+    demo: Value,
     source: IpAddr,
-    rate: f64,
-    stats: &Arc<Stats>,
+    stats: Arc<Stats>,
     clock: Clock,
-) -> Result<()> {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .local_address(source)
-        .build()?;
-    let admitted = client
-        .post(format!("{base}{LOADER}?&t=1"))
-        .body(signed_user_data(n, base, demo)?.to_string())
-        .send()
-        .await?;
-    if !admitted.status().is_success() {
-        bail!("the loader refused the customer: {}", admitted.status());
-    }
-    let opening = Instant::now();
-    let opened: Value = client
-        .post(format!("{base}/service-cloud/webchat/v1/conversation"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let conversation = opened["conversationId"]
-        .as_str()
-        .context("no conversation id")?
-        .to_owned();
-    if let Ok(mut opened_at) = stats.opened_at.lock() {
-        opened_at.insert(conversation.clone(), opening);
-    }
-    let poller = tokio::spawn(poll(
-        client.clone(),
-        base.to_owned(),
-        conversation.clone(),
-        stats.clone(),
-        clock,
-    ));
-    let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
-    let mut sent = 0u64;
-    while Instant::now() < clock.end {
-        every.tick().await;
-        sent += 1;
-        let body = json!({"conversationId": conversation, "clientMessageId": format!("m-{sent}"),
-            "content": {"type": "text", "text": format!("m {}", clock.stamp())}});
-        let started = Instant::now();
-        let answer = client
-            .post(format!("{base}/service-cloud/webchat/v1/messages"))
-            .json(&body)
+}
+
+impl Customer {
+    /// Admitted by a signed loader request, opens its chat, then chats until the end.
+    async fn run(self, rate: Rate, transport: Transport) -> Result<()> {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .local_address(self.source)
+            .build()?;
+        let base = &self.base;
+        let admitted = client
+            .post(format!("{base}{LOADER}?&t=1"))
+            .body(signed_user_data(self.n, base, &self.demo)?.to_string())
             .send()
-            .await;
-        match answer {
-            Ok(response) if response.status().is_success() => {
-                if clock.in_hold(started) {
-                    record(&stats.acknowledged, micros_since(started));
-                    stats.acked_in_hold.fetch_add(1, Ordering::Relaxed);
-                }
+            .await?;
+        if !admitted.status().is_success() {
+            bail!("the loader refused the customer: {}", admitted.status());
+        }
+        let cookie = admitted
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                v.split(';')
+                    .next()
+                    .filter(|c| c.starts_with("ccmessaging-token="))
+            })
+            .context("no session cookie")?
+            .to_owned();
+        let opening = Instant::now();
+        let opened: Value = client
+            .post(format!("{base}/service-cloud/webchat/v1/conversation"))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let conversation = opened["conversationId"]
+            .as_str()
+            .context("no conversation id")?
+            .to_owned();
+        if let Ok(mut opened_at) = self.stats.opened_at.lock() {
+            opened_at.insert(conversation.clone(), opening);
+        }
+        match transport {
+            Transport::Socket => {
+                // The socket is all the customer needs from here: its HTTP connection goes.
+                drop(client);
+                self.chat_over_socket(&cookie, &conversation, rate).await
             }
-            _ => {
-                stats.errors.fetch_add(1, Ordering::Relaxed);
+            Transport::Http => self.chat_over_http(client, &conversation, rate).await,
+        }
+    }
+
+    fn text(&self) -> String {
+        format!("m {}", self.clock.stamp())
+    }
+
+    fn acknowledged(&self, started: Instant) {
+        if self.clock.in_hold(started) {
+            record(&self.stats.acknowledged, micros_since(started));
+            self.stats.acked_in_hold.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn received(&self, message: &Value) {
+        record_answer(&self.stats, &self.clock, message);
+    }
+
+    async fn chat_over_socket(&self, cookie: &str, conversation: &str, rate: Rate) -> Result<()> {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::Message as Frame;
+        let path =
+            format!("/service-cloud/webchat/v1/socket?conversationId={conversation}&after=0");
+        let mut socket = connect_from(&self.base, &path, self.source, cookie).await?;
+        let period = match rate {
+            Rate::PerSecond(rate) => Duration::from_secs_f64(1.0 / rate),
+            // Paced by acknowledgements instead; the timer only starts the first message.
+            Rate::Max => Duration::from_secs(3600),
+        };
+        let mut every = tokio::time::interval(period);
+        let mut unacknowledged: HashMap<u64, Instant> = HashMap::new();
+        let mut sent = 0u64;
+        let end = tokio::time::sleep_until(self.clock.end.into());
+        tokio::pin!(end);
+        loop {
+            let send_now = tokio::select! {
+                () = &mut end => return Ok(()),
+                _ = every.tick() => true,
+                frame = socket.next() => {
+                    let frame = frame.context("the server closed the socket")??;
+                    let Ok(text) = frame.to_text() else { continue };
+                    let Ok(event) = serde_json::from_str::<Value>(text) else { continue };
+                    match event["type"].as_str() {
+                        Some("ack") => {
+                            let number = event["clientMessageId"].as_str()
+                                .and_then(|id| id.strip_prefix("m-"))
+                                .and_then(|n| n.parse::<u64>().ok());
+                            if let Some(started) = number.and_then(|n| unacknowledged.remove(&n)) {
+                                self.acknowledged(started);
+                            }
+                            matches!(rate, Rate::Max)
+                        }
+                        Some("message") => { self.received(&event["message"]); false }
+                        Some("error") => {
+                            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                            matches!(rate, Rate::Max)
+                        }
+                        _ => false,
+                    }
+                }
+            };
+            if send_now {
+                sent += 1;
+                let frame = json!({"type": "send", "clientMessageId": format!("m-{sent}"),
+                    "content": {"type": "text", "text": self.text()}});
+                unacknowledged.insert(sent, Instant::now());
+                socket.send(Frame::text(frame.to_string())).await?;
             }
         }
     }
-    poller.abort();
-    Ok(())
+
+    async fn chat_over_http(
+        &self,
+        client: reqwest::Client,
+        conversation: &str,
+        rate: Rate,
+    ) -> Result<()> {
+        let poller = tokio::spawn(poll(
+            client.clone(),
+            self.base.clone(),
+            conversation.to_owned(),
+            self.stats.clone(),
+            self.clock,
+        ));
+        let mut every = match rate {
+            Rate::PerSecond(rate) => {
+                Some(tokio::time::interval(Duration::from_secs_f64(1.0 / rate)))
+            }
+            Rate::Max => None,
+        };
+        let mut sent = 0u64;
+        while Instant::now() < self.clock.end {
+            if let Some(every) = &mut every {
+                every.tick().await;
+            }
+            sent += 1;
+            let body = json!({"conversationId": conversation, "clientMessageId": format!("m-{sent}"),
+                "content": {"type": "text", "text": self.text()}});
+            let started = Instant::now();
+            let answer = client
+                .post(format!("{}/service-cloud/webchat/v1/messages", self.base))
+                .json(&body)
+                .send()
+                .await;
+            match answer {
+                Ok(response) if response.status().is_success() => self.acknowledged(started),
+                _ => {
+                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        poller.abort();
+        Ok(())
+    }
+}
+
+/// An agent's answer reached the customer.
+fn record_answer(stats: &Stats, clock: &Clock, message: &Value) {
+    let sent = message["content"]["text"]
+        .as_str()
+        .and_then(|t| t.strip_prefix("r "))
+        .and_then(|t| t.parse::<u64>().ok());
+    if let Some(sent) = sent {
+        let sent_at = clock.at(sent);
+        if clock.in_hold(sent_at) {
+            record(&stats.to_customer, micros_since(sent_at));
+        }
+    }
+}
+
+/// Buffers for chat frames: the default 128 KiB read buffer is zeroed on every read and
+/// would be held by each of thousands of sockets.
+fn chat_sized() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+}
+
+/// A WebSocket to `path` on the server, from the loopback address `source`.
+async fn connect_from(
+    base: &str,
+    path: &str,
+    source: IpAddr,
+    cookie: &str,
+) -> Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
+    let server: std::net::SocketAddr = base.trim_start_matches("http://").parse()?;
+    let socket = match source {
+        IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.bind(std::net::SocketAddr::new(source, 0))?;
+    let stream = socket.connect(server).await?;
+    stream.set_nodelay(true)?;
+    let mut request =
+        format!("{}{path}", base.replace("http://", "ws://")).into_client_request()?;
+    request.headers_mut().insert("cookie", cookie.parse()?);
+    Ok(
+        tokio_tungstenite::client_async_with_config(request, stream, Some(chat_sized()))
+            .await?
+            .0,
+    )
 }
 
 async fn poll(
@@ -345,16 +667,7 @@ async fn poll(
         };
         for message in answer["messages"].as_array().into_iter().flatten() {
             after = after.max(message["seq"].as_i64().unwrap_or(after));
-            let sent = message["content"]["text"]
-                .as_str()
-                .and_then(|t| t.strip_prefix("r "))
-                .and_then(|t| t.parse::<u64>().ok());
-            if let Some(sent) = sent {
-                let sent_at = clock.at(sent);
-                if clock.in_hold(sent_at) {
-                    record(&stats.to_customer, micros_since(sent_at));
-                }
-            }
+            record_answer(&stats, &clock, message);
         }
     }
 }
@@ -430,7 +743,7 @@ fn report(
     };
     json!({
         "scenario": {"customers": args.customers, "agents": args.agents, "capacity": args.capacity,
-            "ratePerCustomer": args.rate, "rampSeconds": args.ramp, "holdSeconds": args.hold,
+            "ratePerCustomer": args.rate.to_string(), "transport": format!("{:?}", args.transport).to_lowercase(), "rampSeconds": args.ramp, "holdSeconds": args.hold,
             "sources": args.sources.len(), "database": if args.database_url.is_some() { "postgresql" } else { "sqlite" }},
         "acknowledgedPerSecond": acked as f64 / args.hold as f64,
         "acknowledged": percentiles(&stats.acknowledged),

@@ -18,7 +18,7 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub demo: Value,
-    pub operator_password: String,
+    pub operator_password: Option<String>,
     _data: tempfile::TempDir,
 }
 
@@ -70,9 +70,38 @@ impl Server {
             child,
             base: base.context("no address in the banner")?,
             demo,
-            operator_password: operator_password
-                .context("no operator password (not a fresh start?)")?,
+            operator_password,
             _data: data,
+        })
+    }
+
+    /// Starts the bare relay (`switchboard-relay`), which needs no preparing: any
+    /// channel, key and agent will do.
+    pub async fn start_relay(binary: &Path) -> Result<Self> {
+        let mut child = Command::new(binary)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let stdout = child.stdout.take().context("the relay's output")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .context("the relay did not start within 10 s")??
+            .context("the relay stopped before it was ready")?;
+        let base = line
+            .strip_prefix("relay listening on ")
+            .context("no address in the relay's banner")?
+            .trim()
+            .to_owned();
+        Ok(Self {
+            child,
+            base,
+            demo: json!({"channelConfigId": "1", "channelSecretKey": "relay-key", "tenantSpaceId": "1"}),
+            operator_password: None,
+            _data: tempfile::tempdir()?,
         })
     }
 
@@ -100,6 +129,15 @@ pub struct Api {
 }
 
 impl Api {
+    /// A client for the relay, which asks nobody who they are.
+    pub fn anonymous(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            token: "relay".into(),
+            client: reqwest::Client::new(),
+        }
+    }
+
     pub async fn login(base: &str, account: &str, password: &str) -> Result<Self> {
         let client = reqwest::Client::new();
         let reply: Value = client
@@ -157,7 +195,11 @@ impl Api {
 /// Raises the demo tenant's limits, opens its queue wide and creates the agents; answers
 /// their accounts (one-time password [`INITIAL`]).
 pub async fn prepare(server: &Server, agents: usize, capacity: u32) -> Result<Vec<String>> {
-    let operator = Api::first_login(&server.base, "operator", &server.operator_password).await?;
+    let password = server
+        .operator_password
+        .as_deref()
+        .context("no operator password (not a fresh start?)")?;
+    let operator = Api::first_login(&server.base, "operator", password).await?;
     let tenant = server.demo["tenantSpaceId"].as_str().context("tenant id")?;
     let wanted = u32::try_from(agents + 10)?;
     operator
@@ -205,10 +247,10 @@ pub async fn prepare(server: &Server, agents: usize, capacity: u32) -> Result<Ve
     Ok(accounts)
 }
 
-/// Where the server binary is: next to this one unless given.
-pub fn default_binary() -> PathBuf {
+/// A binary next to this one (the server, the relay), else in `target/release`.
+pub fn sibling(name: &str) -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("switchboard")))
-        .unwrap_or_else(|| PathBuf::from("target/release/switchboard"))
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .unwrap_or_else(|| PathBuf::from("target/release").join(name))
 }

@@ -109,7 +109,13 @@ async fn write_batches(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let started = std::time::Instant::now();
         let answers = store_batch(&pool, backend, &batch).await;
+        tracing::debug!(
+            appends = batch.len(),
+            micros = started.elapsed().as_micros(),
+            "messages committed"
+        );
         let listener = listener
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -3,11 +3,16 @@
 //! and capacity of its profile; conversations then arrive as `assigned` events on the
 //! WebSocket at `/api/v1/agent/events`, and the REST calls answer, read and end them.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
+use futures_util::stream::FuturesOrdered;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_domain::conversation::{
@@ -227,6 +232,19 @@ async fn store_reply(
     id: ConversationId,
     reply: Reply,
 ) -> ApiResult<switchboard_store::Appended> {
+    submit_reply(state, writer, id, reply).await?.await
+}
+
+/// Checks an agent's message and hands it to the store; the future it answers resolves
+/// once it is committed. Replies handed over one after the other are stored in order.
+async fn submit_reply(
+    state: &AppState,
+    writer: &Writer,
+    id: ConversationId,
+    reply: Reply,
+) -> ApiResult<
+    impl std::future::Future<Output = ApiResult<switchboard_store::Appended>> + Send + 'static,
+> {
     let message = NewMessage {
         sender: Sender::Agent {
             employee_id: writer.agent,
@@ -244,17 +262,16 @@ async fn store_reply(
         }
     }
     let content = crate::files::resolve(&scope, id, message.content).await?;
-    let message = NewMessage { content, ..message };
-    scope
-        .append_message(id, message)
-        .await
-        .map_err(|e| match e {
+    let committed = scope.enqueue_message(id, NewMessage { content, ..message });
+    Ok(async move {
+        committed.await.map_err(|e| match e {
             switchboard_store::StoreError::Rejected(_) => {
                 let reason = "the conversation is no longer being served".into();
                 ValidationError::new("id", Rule::NotAllowed { reason }).into()
             }
             other => other.into(),
         })
+    })
 }
 
 /// Ends the conversation for the customer; the agent wraps up for the queue's wrap-up time.
@@ -310,7 +327,7 @@ pub async fn events(
 ) -> Response {
     let receiver = state.agent_hub.subscribe(agent.employee.id);
     let writer = agent.on_duty();
-    upgrade.on_upgrade(move |socket| async move {
+    crate::chat_socket(upgrade).on_upgrade(move |socket| async move {
         let Writer { tenant, agent } = writer;
         // A connection back within the grace period keeps the agent's conversations.
         state
@@ -338,13 +355,15 @@ enum AgentFrame {
 }
 
 /// Relays events and answers the agent's frames until either side closes; the receiver
-/// is dropped on return.
+/// is dropped on return. Replies are read on while earlier ones commit; their answers
+/// go out in order.
 async fn forward(
     state: &AppState,
     writer: Writer,
     mut socket: WebSocket,
     mut events: tokio::sync::broadcast::Receiver<serde_json::Value>,
 ) {
+    let mut answers = FuturesOrdered::<PendingAnswer>::new();
     loop {
         let text = tokio::select! {
             event = events.recv() => match event {
@@ -352,8 +371,12 @@ async fn forward(
                 Err(RecvError::Lagged(_)) => json!({"type": "resync"}).to_string(),
                 Err(RecvError::Closed) => return,
             },
+            Some(answer) = answers.next(), if !answers.is_empty() => answer,
             incoming = socket.recv() => match incoming {
-                Some(Ok(WsMessage::Text(text))) => answer(state, &writer, text.as_str()).await,
+                Some(Ok(WsMessage::Text(text))) => {
+                    answers.push_back(received(state, &writer, text.as_str()).await);
+                    continue;
+                }
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => continue,
             },
@@ -364,14 +387,15 @@ async fn forward(
     }
 }
 
-/// The answer to an agent's frame.
-async fn answer(state: &AppState, writer: &Writer, text: &str) -> String {
+type PendingAnswer = Pin<Box<dyn Future<Output = String> + Send>>;
+
+/// Hands an agent's frame on; the answer comes once the reply is committed.
+async fn received(state: &AppState, writer: &Writer, text: &str) -> PendingAnswer {
     let frame = match serde_json::from_str::<AgentFrame>(text) {
         Ok(frame) => frame,
         Err(e) => {
-            let mut error = ApiError::MalformedJson(e.to_string()).body();
-            error["type"] = json!("error");
-            return error.to_string();
+            let error = error_frame(&ApiError::MalformedJson(e.to_string()), None, None);
+            return Box::pin(std::future::ready(error));
         }
     };
     let AgentFrame::Reply {
@@ -383,19 +407,32 @@ async fn answer(state: &AppState, writer: &Writer, text: &str) -> String {
         client_message_id: client_message_id.clone(),
         content,
     };
-    let mut answer = match store_reply(state, writer, conversation_id, reply).await {
-        Ok(appended) => {
-            json!({"type": "ack", "seq": appended.message.seq, "duplicate": appended.duplicate})
+    let submitted = submit_reply(state, writer, conversation_id, reply).await;
+    Box::pin(async move {
+        let stored = match submitted {
+            Ok(committed) => committed.await,
+            Err(refused) => Err(refused),
+        };
+        match stored {
+            Ok(appended) => json!({"type": "ack", "conversationId": conversation_id,
+                "clientMessageId": client_message_id, "seq": appended.message.seq,
+                "duplicate": appended.duplicate})
+            .to_string(),
+            Err(error) => error_frame(&error, Some(conversation_id), Some(&client_message_id)),
         }
-        Err(error) => {
-            let mut body = error.body();
-            body["type"] = json!("error");
-            body
-        }
-    };
-    answer["conversationId"] = json!(conversation_id);
-    answer["clientMessageId"] = json!(client_message_id);
-    answer.to_string()
+    })
+}
+
+fn error_frame(
+    error: &ApiError,
+    conversation: Option<ConversationId>,
+    client_message_id: Option<&str>,
+) -> String {
+    let mut frame = error.body();
+    frame["type"] = json!("error");
+    frame["conversationId"] = json!(conversation);
+    frame["clientMessageId"] = json!(client_message_id);
+    frame.to_string()
 }
 
 #[derive(Serialize, ToSchema)]

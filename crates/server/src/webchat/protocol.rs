@@ -227,6 +227,22 @@ pub(super) async fn store_customer_message(
     client_message_id: String,
     content: Content,
 ) -> Result<Appended, Refused> {
+    submit_customer_message(state, tenant, conversation, client_message_id, content)
+        .await?
+        .await
+}
+
+/// Checks a message of the customer and hands it to the store; the future it answers
+/// resolves once the message is committed. Messages handed over one after the other are
+/// stored in that order, so a socket can read on while earlier ones commit.
+pub(super) async fn submit_customer_message(
+    state: &AppState,
+    tenant: TenantId,
+    conversation: ConversationId,
+    client_message_id: String,
+    content: Content,
+) -> Result<impl std::future::Future<Output = Result<Appended, Refused>> + Send + 'static, Refused>
+{
     let message = NewMessage {
         sender: Sender::Customer,
         client_message_id,
@@ -244,10 +260,9 @@ pub(super) async fn store_customer_message(
         .await
         .map_err(file_refusal)?;
     let message = NewMessage { content, ..message };
-    scope
-        .append_message(conversation, message)
-        .await
-        .map_err(|e| match e {
+    let committed = scope.enqueue_message(conversation, message);
+    Ok(async move {
+        committed.await.map_err(|e| match e {
             StoreError::Rejected(rule) => Refused::new(
                 StatusCode::CONFLICT,
                 "conversation_ended",
@@ -258,6 +273,7 @@ pub(super) async fn store_customer_message(
             }
             other => Refused::internal(other),
         })
+    })
 }
 
 #[derive(Deserialize)]

@@ -6,9 +6,11 @@
 //! `state` (the conversation's state, at first and whenever it changes), `ack` (a sent
 //! message is committed) and `error` (a frame was refused). Client frames: `send`, with
 //! a client message id and content as in `POST messages`; acks come in the order of the
-//! sends. The server pings every 30 seconds and closes a socket it has not heard from in
+//! sends, and a client need not wait for one before sending the next. The server pings every 30 seconds and closes a socket it has not heard from in
 //! 90.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +18,8 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::stream::FuturesOrdered;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use switchboard_domain::conversation::{Content, Message};
@@ -23,7 +27,7 @@ use switchboard_domain::{ConversationId, TenantId};
 use tokio::time::Instant;
 
 use super::protocol::{
-    conversation_named, customer, query_of, respond, store_customer_message, PAGE,
+    conversation_named, customer, query_of, respond, submit_customer_message, PAGE,
 };
 use super::Refused;
 use crate::hub::Watch;
@@ -61,7 +65,7 @@ pub async fn open(
             caught_up: false,
             changes_seen: None,
         };
-        Ok(upgrade.on_upgrade(move |socket| stream.run(socket)))
+        Ok(crate::chat_socket(upgrade).on_upgrade(move |socket| stream.run(socket)))
     }
     .await;
     respond(result, &headers)
@@ -97,6 +101,8 @@ impl Stream {
     async fn run(mut self, mut socket: WebSocket) {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
+        // Sends are read on while earlier ones commit; their answers go out in order.
+        let mut acks = FuturesOrdered::<PendingAnswer>::new();
         loop {
             let watch = self.watch.clone();
             let woken = watch.notified();
@@ -113,15 +119,15 @@ impl Stream {
                         return;
                     }
                 }
+                Some(answer) = acks.next(), if !acks.is_empty() => {
+                    if send(&mut socket, answer).await.is_err() {
+                        return;
+                    }
+                }
                 incoming = socket.recv() => {
                     last_heard = Instant::now();
                     match incoming {
-                        Some(Ok(WsMessage::Text(text))) => {
-                            let answer = self.received(text.as_str()).await;
-                            if socket.send(WsMessage::Text(answer.into())).await.is_err() {
-                                return;
-                            }
-                        }
+                        Some(Ok(WsMessage::Text(text))) => acks.push_back(self.received(text.as_str()).await),
                         Some(Ok(WsMessage::Close(_)) | Err(_)) | None => return,
                         Some(Ok(_)) => {}
                     }
@@ -188,17 +194,18 @@ impl Stream {
         Ok(())
     }
 
-    /// The answer to a client frame: an ack once the message is committed, or an error.
-    async fn received(&self, text: &str) -> String {
+    /// Hands a client frame on; the answer comes once the message is committed: an ack,
+    /// or an error.
+    async fn received(&self, text: &str) -> PendingAnswer {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
-            Err(e) => return error_frame(None, &Refused::malformed(&e)),
+            Err(e) => return answered(error_frame(None, &Refused::malformed(&e))),
         };
         let ClientFrame::Send {
             client_message_id,
             content,
         } = frame;
-        let stored = store_customer_message(
+        let submitted = submit_customer_message(
             &self.state,
             self.tenant,
             self.conversation,
@@ -206,17 +213,29 @@ impl Stream {
             content,
         )
         .await;
-        match stored {
-            Ok(appended) => json!({
-                "type": "ack",
-                "clientMessageId": client_message_id,
-                "seq": appended.message.seq,
-                "duplicate": appended.duplicate,
-            })
-            .to_string(),
-            Err(refused) => error_frame(Some(&client_message_id), &refused),
-        }
+        let committed = match submitted {
+            Ok(committed) => committed,
+            Err(refused) => return answered(error_frame(Some(&client_message_id), &refused)),
+        };
+        Box::pin(async move {
+            match committed.await {
+                Ok(appended) => json!({
+                    "type": "ack",
+                    "clientMessageId": client_message_id,
+                    "seq": appended.message.seq,
+                    "duplicate": appended.duplicate,
+                })
+                .to_string(),
+                Err(refused) => error_frame(Some(&client_message_id), &refused),
+            }
+        })
     }
+}
+
+type PendingAnswer = Pin<Box<dyn Future<Output = String> + Send>>;
+
+fn answered(text: String) -> PendingAnswer {
+    Box::pin(std::future::ready(text))
 }
 
 fn error_frame(client_message_id: Option<&str>, refused: &Refused) -> String {
