@@ -22,13 +22,23 @@ use super::{notices, settings, Shared};
 pub enum Command {
     Event {
         event: Box<Event>,
-        done: oneshot::Sender<Result<Vec<Action>, StoreError>>,
+        done: oneshot::Sender<Result<Vec<Action>, Arc<StoreError>>>,
     },
     Waiting {
         queues: Vec<QueueId>,
         reply: oneshot::Sender<Vec<Vec<Waiting>>>,
     },
     Locale(Locale),
+}
+
+/// Commands decided before their decisions are stored together.
+const MAX_COMMANDS_AT_ONCE: usize = 256;
+
+/// Decisions made but not stored yet, in order.
+#[derive(Default)]
+struct Decided {
+    records: Vec<RoutingRecord>,
+    actions: Vec<Action>,
 }
 
 pub struct TenantRouting {
@@ -127,7 +137,9 @@ impl TenantRouting {
         restored: Vec<Action>,
         mut commands: mpsc::UnboundedReceiver<Command>,
     ) {
-        if let Err(e) = self.apply(&restored).await {
+        let mut decided = Decided::default();
+        self.schedule(&restored, &mut decided);
+        if let Err(e) = self.commit(decided).await {
             tracing::error!(tenant.id = %self.tenant, error = %e, "restoring routing failed");
         }
         loop {
@@ -137,7 +149,16 @@ impl TenantRouting {
             };
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(command) => self.command(command).await,
+                    Some(first) => {
+                        let mut batch = vec![first];
+                        while batch.len() < MAX_COMMANDS_AT_ONCE {
+                            match commands.try_recv() {
+                                Ok(command) => batch.push(command),
+                                Err(_) => break,
+                            }
+                        }
+                        self.commands(batch).await;
+                    }
                     None => return,
                 },
                 () = sleep => self.fire_due().await,
@@ -145,59 +166,80 @@ impl TenantRouting {
         }
     }
 
-    async fn command(&mut self, command: Command) {
-        match command {
-            Command::Event { event, done } => {
-                let result = self.step(*event).await;
-                if let Err(e) = &result {
-                    tracing::error!(tenant.id = %self.tenant, error = %e, "storing a routing decision failed");
+    /// Decides a burst of commands in order, then stores all their decisions in one
+    /// transaction: under load (many agents turning idle at once) the decisions of a
+    /// burst share one sync to disk. Callers hear back once it is committed.
+    async fn commands(&mut self, batch: Vec<Command>) {
+        let now = self.shared.clock.now();
+        let mut decided = Decided::default();
+        let mut callers = Vec::new();
+        for command in batch {
+            match command {
+                Command::Event { event, done } => {
+                    let actions = self.router.handle(*event, now);
+                    self.schedule(&actions, &mut decided);
+                    callers.push((done, actions));
                 }
-                let _ = done.send(result);
+                Command::Waiting { queues, reply } => {
+                    let lists = queues
+                        .iter()
+                        .map(|q| self.router.waiting_list(*q))
+                        .collect();
+                    let _ = reply.send(lists);
+                }
+                Command::Locale(locale) => self.locale = locale,
             }
-            Command::Waiting { queues, reply } => {
-                let lists = queues
-                    .iter()
-                    .map(|q| self.router.waiting_list(*q))
-                    .collect();
-                let _ = reply.send(lists);
-            }
-            Command::Locale(locale) => self.locale = locale,
+        }
+        let committed = self.commit(decided).await.map_err(Arc::new);
+        if let Err(e) = &committed {
+            tracing::error!(tenant.id = %self.tenant, error = %e, "storing routing decisions failed");
+        }
+        for (done, actions) in callers {
+            let _ = done.send(committed.clone().map(|()| actions));
         }
     }
 
     async fn fire_due(&mut self) {
         let now = self.shared.clock.now();
+        let mut decided = Decided::default();
         while let Some((timer, _)) = self.timers.pop_due(now) {
-            if let Err(e) = self.step(Event::TimerFired { timer }).await {
-                tracing::error!(tenant.id = %self.tenant, error = %e, ?timer, "a routing timer failed");
-            }
+            let actions = self.router.handle(Event::TimerFired { timer }, now);
+            self.schedule(&actions, &mut decided);
+        }
+        if let Err(e) = self.commit(decided).await {
+            tracing::error!(tenant.id = %self.tenant, error = %e, "storing the decisions of routing timers failed");
         }
     }
 
-    async fn step(&mut self, event: Event) -> Result<Vec<Action>, StoreError> {
-        let actions = self.router.handle(event, self.shared.clock.now());
-        self.apply(&actions).await?;
-        Ok(actions)
-    }
-
-    /// Runs the timers, stores the decisions in one transaction, then tells people.
-    async fn apply(&mut self, actions: &[Action]) -> Result<(), StoreError> {
-        let mut records = Vec::new();
+    /// Runs the timers of `actions` at once (a timer a decision cancels must not fire
+    /// later in the same burst) and keeps the rest to be stored and told.
+    fn schedule(&mut self, actions: &[Action], decided: &mut Decided) {
         for action in actions {
             match action {
                 Action::StartTimer { timer, at } => self.timers.set(*timer, *at),
                 Action::CancelTimer { timer } => {
                     self.timers.cancel(*timer);
                 }
-                other => records.extend(record_of(other)),
+                other => {
+                    decided.records.extend(record_of(other));
+                    decided.actions.push(other.clone());
+                }
             }
+        }
+    }
+
+    /// Stores the decisions in one transaction, then tells people.
+    async fn commit(&mut self, decided: Decided) -> Result<(), StoreError> {
+        if decided.actions.is_empty() {
+            return Ok(());
         }
         self.shared
             .store
             .tenant(self.tenant)
-            .record_routing(&records)
+            .record_routing(&decided.records)
             .await?;
-        let newly_assigned: Vec<_> = actions
+        let newly_assigned: Vec<_> = decided
+            .actions
             .iter()
             .filter_map(|action| match action {
                 Action::Assigned { conversation, .. } => Some(*conversation),
@@ -213,7 +255,7 @@ impl TenantRouting {
             .into_iter()
             .map(|conversation| (conversation.id, conversation))
             .collect();
-        for action in actions {
+        for action in &decided.actions {
             self.tell(action, &mut assigned).await;
         }
         Ok(())

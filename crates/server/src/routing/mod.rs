@@ -80,7 +80,10 @@ impl RoutingService {
             },
         )
         .await?;
-        Ok(answer.await.map_err(|_| stopped())??)
+        answer
+            .await
+            .map_err(|_| stopped())?
+            .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
     /// An event nobody waits on the outcome of (configuration, messages, connections),

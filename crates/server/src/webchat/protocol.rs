@@ -300,15 +300,22 @@ pub async fn messages(
         let id = conversation_named(&state, &customer, &query.conversation_id).await?.id;
         let scope = state.store.tenant(customer.session.tenant);
         let watch = state.hub.watch(id);
-        let woken = watch.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        let mut found = scope.messages_after(id, query.after, PAGE).await.map_err(Refused::internal)?;
-        if found.is_empty() && query.wait_seconds > 0 {
-            // Either a message arrives or the wait runs out; both answer what is stored.
-            let _ = tokio::time::timeout(Duration::from_secs(query.wait_seconds), woken).await;
-            found = scope.messages_after(id, query.after, PAGE).await.map_err(Refused::internal)?;
-        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(query.wait_seconds);
+        let changes = watch.changes();
+        let found = loop {
+            let woken = watch.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let found = scope.messages_after(id, query.after, PAGE).await.map_err(Refused::internal)?;
+            // Answer what is new, a change of state, or nothing once the wait runs out;
+            // a message the client has already seen wakes it for nothing.
+            if !found.is_empty() || watch.changes() != changes {
+                break found;
+            }
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                break found;
+            }
+        };
         let conversation = own_conversation(&state, &customer, id).await?;
         Ok(Json(json!({"messages": found, "state": conversation.state, "lastSeq": conversation.last_seq})).into_response())
     }
