@@ -533,22 +533,23 @@ async fn widget_socket(app: &TestApp, cookie: &str, conversation: &str, after: i
     tokio_tungstenite::connect_async(request).await.unwrap().0
 }
 
-async fn ack_and_echo(widget: &mut Socket) -> (Value, Value) {
-    let (mut ack, mut echo) = (None, None);
-    while ack.is_none() || echo.is_none() {
-        let frame = tokio::time::timeout(Duration::from_secs(10), widget.next())
+/// The next event of each of two kinds, whichever comes first.
+async fn two_events(socket: &mut Socket, first: &str, second: &str) -> (Value, Value) {
+    let (mut one, mut other) = (None, None);
+    while one.is_none() || other.is_none() {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
-            .expect("no ack or echo")
+            .unwrap_or_else(|_| panic!("no {first} and {second} events"))
             .unwrap()
             .unwrap();
         let event: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
-        match event["type"].as_str() {
-            Some("ack") => ack = Some(event),
-            Some("message") => echo = Some(event),
-            _ => {}
+        if event["type"] == first && one.is_none() {
+            one = Some(event);
+        } else if event["type"] == second && other.is_none() {
+            other = Some(event);
         }
     }
-    (ack.unwrap(), echo.unwrap())
+    (one.unwrap(), other.unwrap())
 }
 
 async fn send_frame(socket: &mut Socket, frame: Value) {
@@ -582,7 +583,9 @@ async fn the_widget_socket_carries_a_chat_both_ways_without_losing_or_repeating(
     next_event(&mut desk, "assigned").await;
 
     let mut widget = widget_socket(&app, &cookie, &conversation, 0).await;
-    let connected = next_event(&mut widget, "message").await;
+    // Routing's notice is stored just after the assignment: before or after the socket
+    // opened, it comes, and so does the state.
+    let (connected, opened_as) = two_events(&mut widget, "message", "state").await;
     assert!(
         connected["message"]["content"]["text"]
             .as_str()
@@ -590,12 +593,12 @@ async fn the_widget_socket_carries_a_chat_both_ways_without_losing_or_repeating(
             .contains("connected to ann"),
         "{connected}"
     );
-    assert_eq!(next_event(&mut widget, "state").await["state"], "assigned");
+    assert_eq!(opened_as["state"], "assigned");
 
     let hello = json!({"type": "send", "clientMessageId": "w-1", "content": {"type": "text", "text": "Hello over the socket"}});
     send_frame(&mut widget, hello.clone()).await;
     // The customer's own message comes back as a message frame, before or after its ack.
-    let (ack, echoed) = ack_and_echo(&mut widget).await;
+    let (ack, echoed) = two_events(&mut widget, "ack", "message").await;
     assert_eq!(
         (ack["clientMessageId"].as_str(), ack["duplicate"].as_bool()),
         (Some("w-1"), Some(false))
