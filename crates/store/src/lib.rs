@@ -143,7 +143,9 @@ impl Store {
         Ok(())
     }
 
+    /// Stores what was handed over already (routing's notices, say), then closes.
     pub async fn close(&self) {
+        self.messages.flush().await;
         self.write.close().await;
         self.read.close().await;
     }

@@ -30,6 +30,12 @@ use crate::Backend;
 /// both databases' limits on one statement.
 const MAX_BATCH: usize = 512;
 
+enum Request {
+    Append(Append),
+    /// Answered once everything handed over before it is stored.
+    Flush(oneshot::Sender<()>),
+}
+
 struct Append {
     tenant: TenantId,
     conversation: ConversationId,
@@ -54,7 +60,7 @@ type ListenerSlot = Arc<RwLock<Option<MessageListener>>>;
 
 /// The way in to the writer task.
 pub(crate) struct MessageLog {
-    appends: mpsc::UnboundedSender<Append>,
+    appends: mpsc::UnboundedSender<Request>,
     listener: ListenerSlot,
 }
 
@@ -65,6 +71,14 @@ impl MessageLog {
         let listener = ListenerSlot::default();
         tokio::spawn(write_batches(pool, backend, waiting, listener.clone()));
         Self { appends, listener }
+    }
+
+    /// Waits until every message handed over so far is stored (or has failed).
+    pub(crate) async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.appends.send(Request::Flush(done)).is_ok() {
+            let _ = flushed.await;
+        }
     }
 
     pub(crate) fn listen(&self, listener: MessageListener) {
@@ -90,7 +104,7 @@ impl MessageLog {
             message,
             reply,
         };
-        let handed_over = self.appends.send(append).is_ok();
+        let handed_over = self.appends.send(Request::Append(append)).is_ok();
         async move {
             let closed = || StoreError::Database(sqlx::Error::PoolClosed);
             if !handed_over {
@@ -104,11 +118,19 @@ impl MessageLog {
 async fn write_batches(
     pool: AnyPool,
     backend: Backend,
-    mut waiting: mpsc::UnboundedReceiver<Append>,
+    mut waiting: mpsc::UnboundedReceiver<Request>,
     listener: ListenerSlot,
 ) {
+    let mut requests = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut flushes = Vec::new();
+    while waiting.recv_many(&mut requests, MAX_BATCH).await > 0 {
+        for request in requests.drain(..) {
+            match request {
+                Request::Append(append) => batch.push(append),
+                Request::Flush(done) => flushes.push(done),
+            }
+        }
         let started = std::time::Instant::now();
         let answers = store_batch(&pool, backend, &batch).await;
         tracing::debug!(
@@ -140,10 +162,16 @@ async fn write_batches(
             // A caller that gave up waiting does not undo what was committed.
             let _ = append.reply.send(answer);
         }
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
     }
 }
 
 async fn store_batch(pool: &AnyPool, backend: Backend, batch: &[Append]) -> Vec<Result<Appended>> {
+    if batch.is_empty() {
+        return Vec::new();
+    }
     match try_batch(pool, backend, batch).await {
         Ok(answers) => answers,
         Err(error) if batch.len() > 1 => {

@@ -1124,6 +1124,14 @@ mod conversations {
         assert!(texts.contains(&Content::Text {
             text: "text of twice".into()
         }));
+        // What was handed over before the store closes is stored, not dropped.
+        let handed_over: Vec<_> = (0..20)
+            .map(|n| scope.enqueue_message(second, text(&format!("notice-{n}"), Sender::System)))
+            .collect();
+        store.close().await;
+        for stored in handed_over {
+            assert!(stored.await.is_ok(), "stored before closing");
+        }
     }
 
     pub async fn ended_conversations_take_no_more_messages(store: Arc<Store>) {
