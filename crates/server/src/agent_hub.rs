@@ -1,9 +1,10 @@
 //! Events for agents' desktops: one broadcast channel per signed-in agent, which each of
 //! its WebSocket connections subscribes to. A connection that falls behind is told to
-//! resynchronise through the REST API rather than silently missing events.
+//! resynchronise through the REST API rather than silently missing events. An event is
+//! serialised once, whatever the number of connections.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use switchboard_domain::EmployeeId;
@@ -11,13 +12,16 @@ use tokio::sync::broadcast;
 
 const BACKLOG: usize = 256;
 
+/// An event as the JSON text sent on the socket.
+pub type Event = Arc<str>;
+
 #[derive(Default)]
 pub struct AgentHub {
-    channels: Mutex<HashMap<EmployeeId, broadcast::Sender<Value>>>,
+    channels: Mutex<HashMap<EmployeeId, broadcast::Sender<Event>>>,
 }
 
 impl AgentHub {
-    pub fn subscribe(&self, agent: EmployeeId) -> broadcast::Receiver<Value> {
+    pub fn subscribe(&self, agent: EmployeeId) -> broadcast::Receiver<Event> {
         self.lock()
             .entry(agent)
             .or_insert_with(|| broadcast::channel(BACKLOG).0)
@@ -35,13 +39,13 @@ impl AgentHub {
     pub fn send(&self, agent: EmployeeId, event: Value) {
         let mut channels = self.lock();
         if let Some(sender) = channels.get(&agent) {
-            if sender.send(event).is_err() {
+            if sender.send(Arc::from(event.to_string())).is_err() {
                 channels.remove(&agent);
             }
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EmployeeId, broadcast::Sender<Value>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EmployeeId, broadcast::Sender<Event>>> {
         self.channels
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -386,7 +386,9 @@ async fn conversation_states(
     ids.dedup();
     let placeholders = Placeholders::new(backend).list(ids.len());
     let lock = if backend == Backend::Postgres {
-        " ORDER BY id FOR UPDATE"
+        // The weakest lock that keeps other writers of these rows out; message inserts
+        // (key share on the conversation) go on.
+        " ORDER BY id FOR NO KEY UPDATE"
     } else {
         ""
     };

@@ -80,8 +80,13 @@ impl TenantScope<'_> {
             return Ok(());
         }
         let now = now_millis();
+        // Rows are locked in id order, as the message writer locks them, so that the two
+        // never wait on each other in a circle on PostgreSQL; a stable sort keeps each
+        // conversation's records in the order decided.
+        let mut in_lock_order: Vec<&RoutingRecord> = records.iter().collect();
+        in_lock_order.sort_by_key(|record| record.conversation.0);
         let mut tx = self.store.write.begin().await?;
-        for record in records {
+        for record in in_lock_order {
             let id = record.conversation.0;
             let tenant = self.tenant.0;
             let update = match record.placement {

@@ -361,13 +361,13 @@ async fn forward(
     state: &AppState,
     writer: Writer,
     mut socket: WebSocket,
-    mut events: tokio::sync::broadcast::Receiver<serde_json::Value>,
+    mut events: tokio::sync::broadcast::Receiver<crate::agent_hub::Event>,
 ) {
     let mut answers = FuturesOrdered::<PendingAnswer>::new();
     loop {
         let text = tokio::select! {
             event = events.recv() => match event {
-                Ok(event) => event.to_string(),
+                Ok(event) => String::from(&*event),
                 Err(RecvError::Lagged(_)) => json!({"type": "resync"}).to_string(),
                 Err(RecvError::Closed) => return,
             },
