@@ -12,7 +12,7 @@ use switchboard_domain::{
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::scoped::{found, Param};
+use crate::scoped::{found, Param, Placeholders};
 use crate::text::from_json;
 use crate::TenantScope;
 
@@ -246,12 +246,11 @@ impl TenantScope<'_> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders = (2..ids.len() + 2)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut placeholders = Placeholders::new(self.store.backend);
+        let tenant = placeholders.list(1);
+        let listed = placeholders.list(ids.len());
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND id IN ({placeholders})"
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = {tenant} AND id IN ({listed})"
         );
         let mut query = sqlx::query(&sql).bind(self.tenant.0);
         for id in ids {

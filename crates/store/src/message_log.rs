@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::conversations::{message_from_row, Appended, MESSAGE_COLUMNS};
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
+use crate::scoped::Placeholders;
 use crate::text::to_json;
 use crate::Backend;
 
@@ -485,39 +486,4 @@ async fn insert_messages(
         .await
         .map_err(|e| StoreError::from_unique(e, &[("client", "clientMessageId")]))?;
     Ok(())
-}
-
-/// Numbered parameters for PostgreSQL, anonymous ones for SQLite, in the order they
-/// appear: SQLite looks a named parameter up by walking a list, which makes binding the
-/// thousands of a batch statement quadratic.
-struct Placeholders {
-    backend: Backend,
-    used: usize,
-}
-
-impl Placeholders {
-    fn new(backend: Backend) -> Self {
-        Self { backend, used: 0 }
-    }
-
-    /// `count` placeholders separated by commas.
-    fn list(&mut self, count: usize) -> String {
-        let mut list = Vec::with_capacity(count);
-        for _ in 0..count {
-            self.used += 1;
-            list.push(match self.backend {
-                Backend::Sqlite => "?".to_owned(),
-                Backend::Postgres => format!("${}", self.used),
-            });
-        }
-        list.join(", ")
-    }
-
-    /// `rows` parenthesised rows of `width` placeholders, for a VALUES list.
-    fn rows(&mut self, rows: usize, width: usize) -> String {
-        (0..rows)
-            .map(|_| format!("({})", self.list(width)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }

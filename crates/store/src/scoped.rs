@@ -7,7 +7,7 @@ use sqlx::Row;
 use switchboard_domain::paging::PageRequest;
 
 use crate::error::{Result, StoreError};
-use crate::TenantScope;
+use crate::{Backend, TenantScope};
 
 /// A filter value bound after the tenant (`$2`, `$3`, …).
 pub(crate) enum Param<'a> {
@@ -98,4 +98,39 @@ pub(crate) fn found(done: AnyQueryResult) -> Result<()> {
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// Numbered parameters for PostgreSQL, anonymous ones for SQLite, in the order they
+/// appear: SQLite looks a named parameter up by walking a list, which makes binding the
+/// thousands of a batch statement quadratic.
+pub(crate) struct Placeholders {
+    backend: Backend,
+    used: usize,
+}
+
+impl Placeholders {
+    pub(crate) fn new(backend: Backend) -> Self {
+        Self { backend, used: 0 }
+    }
+
+    /// `count` placeholders separated by commas.
+    pub(crate) fn list(&mut self, count: usize) -> String {
+        let mut list = Vec::with_capacity(count);
+        for _ in 0..count {
+            self.used += 1;
+            list.push(match self.backend {
+                Backend::Sqlite => "?".to_owned(),
+                Backend::Postgres => format!("${}", self.used),
+            });
+        }
+        list.join(", ")
+    }
+
+    /// `rows` parenthesised rows of `width` placeholders, for a VALUES list.
+    pub(crate) fn rows(&mut self, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(width)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
