@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::server::{self, Server};
-use crate::{agents, signed_user_data, Args, Staff, LOADER};
+use crate::{admit, agents, open_conversation, Args, Staff};
 
 /// Waiting conversations opened at the same time while filling the queue.
 const OPENING_AT_ONCE: usize = 64;
@@ -99,22 +99,12 @@ async fn measure(args: &Args, server: &Server, depth: usize) -> Result<Value> {
 
 /// One customer through the loader into the queue.
 async fn open(n: usize, server: &Server) -> Result<()> {
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
-    let base = &server.base;
-    client
-        .post(format!("{base}{LOADER}?&t=1"))
-        .body(signed_user_data(n, base, &server.demo)?.to_string())
-        .send()
-        .await?
-        .error_for_status()
-        .context("the loader refused a customer")?;
-    let opened: Value = client
-        .post(format!("{base}/service-cloud/webchat/v1/conversation"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .pool_max_idle_per_host(0)
+        .build()?;
+    admit(&client, n, &server.base, &server.demo).await?;
+    let opened = open_conversation(&client, &server.base).await?;
     if opened["state"] != "queued" {
         bail!("a conversation did not wait in the queue: {opened}");
     }

@@ -454,37 +454,9 @@ impl Customer {
             .local_address(self.source)
             .pool_max_idle_per_host(0)
             .build()?;
-        let base = &self.base;
-        let admitted = client
-            .post(format!("{base}{LOADER}?&t=1"))
-            .body(signed_user_data(self.n, base, &self.demo)?.to_string())
-            .send()
-            .await?;
-        if !admitted.status().is_success() {
-            bail!("the loader refused the customer: {}", admitted.status());
-        }
-        let cookie = admitted
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| {
-                v.split(';')
-                    .next()
-                    .filter(|c| c.starts_with("ccmessaging-token="))
-            })
-            .context("no session cookie")?
-            .to_owned();
-        // Read to the end, so that its connection is not held for the whole chat.
-        admitted.bytes().await?;
+        let cookie = admit(&client, self.n, &self.base, &self.demo).await?;
         let opening = Instant::now();
-        let opened: Value = client
-            .post(format!("{base}/service-cloud/webchat/v1/conversation"))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let opened = open_conversation(&client, &self.base).await?;
         let conversation = opened["conversationId"]
             .as_str()
             .context("no conversation id")?
@@ -635,6 +607,44 @@ fn chat_sized() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
+}
+
+/// Customer `n` through the signed loader: answers its session cookie.
+async fn admit(client: &reqwest::Client, n: usize, base: &str, demo: &Value) -> Result<String> {
+    let admitted = client
+        .post(format!("{base}{LOADER}?&t=1"))
+        .body(signed_user_data(n, base, demo)?.to_string())
+        .send()
+        .await?;
+    if !admitted.status().is_success() {
+        bail!("the loader refused the customer: {}", admitted.status());
+    }
+    let cookie = admitted
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("ccmessaging-token="))
+        })
+        .context("no session cookie")?
+        .to_owned();
+    // Read to the end, so that its connection is not held for the whole chat.
+    admitted.bytes().await?;
+    Ok(cookie)
+}
+
+/// `POST conversation` for the admitted customer: its conversation as the server answers.
+async fn open_conversation(client: &reqwest::Client, base: &str) -> Result<Value> {
+    Ok(client
+        .post(format!("{base}/service-cloud/webchat/v1/conversation"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
 }
 
 /// A WebSocket to `path` on the server, from the loopback address `source`.
