@@ -86,13 +86,8 @@ impl FromRequestParts<AppState> for TenantAdmin {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?.settled()?;
-        match (caller.account.role, caller.account.tenant_id) {
-            (AccountRole::Tenant(Role::TenantAdmin), Some(tenant)) => {
-                Ok(TenantAdmin { caller, tenant })
-            }
-            _ => Err(ApiError::Forbidden),
-        }
+        let (caller, tenant) = tenant_caller(parts, state, &[Role::TenantAdmin]).await?;
+        Ok(TenantAdmin { caller, tenant })
     }
 }
 
@@ -109,13 +104,22 @@ impl FromRequestParts<AppState> for Supervisor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?.settled()?;
-        match (caller.account.role, caller.account.tenant_id) {
-            (AccountRole::Tenant(Role::TenantAdmin | Role::Supervisor), Some(tenant)) => {
-                Ok(Supervisor { caller, tenant })
-            }
-            _ => Err(ApiError::Forbidden),
-        }
+        let roles = [Role::TenantAdmin, Role::Supervisor];
+        let (caller, tenant) = tenant_caller(parts, state, &roles).await?;
+        Ok(Supervisor { caller, tenant })
+    }
+}
+
+/// A settled caller of a tenant in one of `roles`, with its tenant.
+async fn tenant_caller(
+    parts: &mut Parts,
+    state: &AppState,
+    roles: &[Role],
+) -> Result<(Caller, TenantId), ApiError> {
+    let caller = Caller::from_request_parts(parts, state).await?.settled()?;
+    match (caller.account.role, caller.account.tenant_id) {
+        (AccountRole::Tenant(role), Some(tenant)) if roles.contains(&role) => Ok((caller, tenant)),
+        _ => Err(ApiError::Forbidden),
     }
 }
 
