@@ -2,6 +2,8 @@
 //! before answering, then tells customers and agents.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -48,6 +50,8 @@ pub struct TenantRouting {
     timers: Deadlines<Timer>,
     locale: Locale,
     names: HashMap<EmployeeId, String>,
+    /// Notices handed to the store by the decisions being told.
+    notices: Vec<PendingNotice>,
 }
 
 /// The skill queue a conversation's channel routes to.
@@ -128,6 +132,7 @@ impl TenantRouting {
             timers: Deadlines::default(),
             locale: tenant_settings.locale,
             names: HashMap::new(),
+            notices: Vec::new(),
         };
         Ok((routing, actions))
     }
@@ -142,6 +147,7 @@ impl TenantRouting {
         if let Err(e) = self.commit(decided).await {
             tracing::error!(tenant.id = %self.tenant, error = %e, "restoring routing failed");
         }
+        tokio::spawn(self.notices_stored());
         loop {
             let sleep = match self.timers.next_due() {
                 Some(at) => self.shared.clock.sleep_until(at),
@@ -194,9 +200,13 @@ impl TenantRouting {
         if let Err(e) = &committed {
             tracing::error!(tenant.id = %self.tenant, error = %e, "storing routing decisions failed");
         }
-        for (done, actions) in callers {
-            let _ = done.send(committed.clone().map(|()| actions));
-        }
+        let notices = self.notices_stored();
+        tokio::spawn(async move {
+            notices.await;
+            for (done, actions) in callers {
+                let _ = done.send(committed.clone().map(|()| actions));
+            }
+        });
     }
 
     async fn fire_due(&mut self) {
@@ -209,6 +219,7 @@ impl TenantRouting {
         if let Err(e) = self.commit(decided).await {
             tracing::error!(tenant.id = %self.tenant, error = %e, "storing the decisions of routing timers failed");
         }
+        tokio::spawn(self.notices_stored());
     }
 
     /// Runs the timers of `actions` at once (a timer a decision cancels must not fire
@@ -358,7 +369,7 @@ impl TenantRouting {
 
     /// Hands a notice to the store without waiting for it: it is stored after what came
     /// before it, in the same transaction as other messages of the moment.
-    fn system_message(&self, conversation: ConversationId, text: String) {
+    fn system_message(&mut self, conversation: ConversationId, text: String) {
         let message = NewMessage {
             sender: Sender::System,
             client_message_id: format!("system-{:016x}", rand::random::<u64>()),
@@ -369,14 +380,29 @@ impl TenantRouting {
             .store
             .tenant(self.tenant)
             .enqueue_message(conversation, message);
+        self.notices.push((conversation, Box::pin(stored)));
+    }
+
+    /// Resolves once the notices handed over so far are stored (failures are logged), so
+    /// that whoever waits on a decision can read its notices; the router goes on meanwhile.
+    fn notices_stored(&mut self) -> impl Future<Output = ()> + Send + 'static {
+        let notices = std::mem::take(&mut self.notices);
         let tenant = self.tenant;
-        tokio::spawn(async move {
-            if let Err(e) = stored.await {
-                tracing::error!(tenant.id = %tenant, conversation.id = %conversation, error = %e, "storing a routing notice failed");
+        async move {
+            for (conversation, stored) in notices {
+                if let Err(e) = stored.await {
+                    tracing::error!(tenant.id = %tenant, conversation.id = %conversation, error = %e, "storing a routing notice failed");
+                }
             }
-        });
+        }
     }
 }
+
+/// A routing notice handed to the store, and its conversation.
+type PendingNotice = (
+    ConversationId,
+    Pin<Box<dyn Future<Output = Result<switchboard_store::Appended, StoreError>> + Send>>,
+);
 
 fn overflow_reason(reason: OverflowReason) -> &'static str {
     match reason {
