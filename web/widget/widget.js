@@ -213,10 +213,15 @@
       "?conversationId=" + encodeURIComponent(state.conversationId);
   }
 
-  // Text as text; an image shown inline; a document as a download link.
+  // Text as text; an image shown inline; a place as its name; a document as a download
+  // link.
   function describe(content) {
     if (content.type === "text") {
       return document.createTextNode(content.text);
+    }
+    if (content.type === "location") {
+      var label = [content.name, content.address].filter(Boolean).join(", ");
+      return document.createTextNode("📍 " + (label || content.latitude + ", " + content.longitude));
     }
     if (content.type === "image") {
       var image = document.createElement("img");

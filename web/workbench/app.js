@@ -243,10 +243,20 @@ function render() {
   messages.scrollTop = messages.scrollHeight;
 }
 
-// Text as text, an image inline, a document as a download link.
+// Text as text, an image inline, audio and video with a player, a place as a map link,
+// a document as a download link.
 function describe(conversationId, content) {
   if (content.type === "text") {
     return document.createTextNode(content.text);
+  }
+  if (content.type === "location") {
+    const place = document.createElement("a");
+    place.href = "https://www.openstreetmap.org/?mlat=" + content.latitude + "&mlon=" + content.longitude;
+    place.target = "_blank";
+    place.rel = "noopener noreferrer";
+    const label = [content.name, content.address].filter(Boolean).join(", ");
+    place.textContent = "📍 " + (label || content.latitude + ", " + content.longitude);
+    return place;
   }
   const url = "/api/v1/agent/conversations/" + conversationId + "/files/" + encodeURIComponent(content.fileId);
   if (content.type === "image") {
@@ -254,6 +264,15 @@ function describe(conversationId, content) {
     image.src = url;
     image.alt = content.name || "";
     return image;
+  }
+  const player = content.mimeType && content.mimeType.match(/^(audio|video)\//);
+  if (player) {
+    const media = document.createElement(player[1]);
+    media.controls = true;
+    media.preload = "metadata";
+    media.src = url;
+    media.title = content.name || "";
+    return media;
   }
   const link = document.createElement("a");
   link.href = url;

@@ -122,7 +122,31 @@ pub enum Content {
         size: u64,
         mime_type: String,
     },
+    /// A place a customer shared from a messaging app.
+    Location {
+        latitude: Degrees,
+        longitude: Degrees,
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        address: String,
+    },
 }
+
+/// An angle in decimal degrees. Two are equal when their bits are, so that a content
+/// compares like any other value.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct Degrees(pub f64);
+
+impl PartialEq for Degrees {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0).is_eq()
+    }
+}
+
+impl Eq for Degrees {}
 
 impl Content {
     pub fn validate(&self) -> Checked {
@@ -147,8 +171,34 @@ impl Content {
                 required_text("name", name, 255)?;
                 required_text("mimeType", mime_type, 255)
             }
+            Content::Location {
+                latitude,
+                longitude,
+                name,
+                address,
+            } => {
+                within_degrees("latitude", *latitude, 90.0)?;
+                within_degrees("longitude", *longitude, 180.0)?;
+                max_chars("name", name, 255)?;
+                max_chars("address", address, 1000)
+            }
         }
     }
+}
+
+fn within_degrees(field: &str, value: Degrees, limit: f64) -> Checked {
+    if value.0.is_finite() && value.0.abs() <= limit {
+        return Ok(());
+    }
+    // Whole degrees are precise enough to say what the range is.
+    let limit = limit as i64;
+    fail(
+        field,
+        Rule::OutOfRange {
+            min: -limit,
+            max: limit,
+        },
+    )
 }
 
 /// A message to store; `client_message_id` makes retried sends idempotent.
@@ -284,6 +334,21 @@ mod tests {
         })
         .unwrap();
         assert_eq!(sender, json!({"kind": "agent", "employeeId": "7"}));
+    }
+
+    #[test]
+    fn a_location_lies_on_the_globe() {
+        let place = |latitude, longitude| {
+            serde_json::from_value::<Content>(
+                json!({"type": "location", "latitude": latitude, "longitude": longitude}),
+            )
+            .unwrap()
+            .validate()
+        };
+        assert!(place(48.8584, 2.2945).is_ok());
+        assert!(place(-90.0, 180.0).is_ok());
+        assert_eq!(place(90.5, 0.0).unwrap_err().field, "latitude");
+        assert_eq!(place(0.0, -181.0).unwrap_err().field, "longitude");
     }
 
     #[test]

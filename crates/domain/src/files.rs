@@ -30,7 +30,9 @@ impl StoredFile {
 }
 
 /// The type of an accepted file, from its first bytes and, for text and office
-/// documents, its extension: PNG, JPEG, GIF, WebP, PDF, DOCX, XLSX, PPTX, ZIP, TXT, CSV.
+/// documents, its extension: PNG, JPEG, GIF, WebP; Ogg, MP3, AMR, WAV, M4A (what
+/// messaging apps record voice in); MP4, 3GP, QuickTime, WebM; PDF, DOCX, XLSX, PPTX,
+/// ZIP, TXT, CSV.
 pub fn classify(name: &str, content: &[u8]) -> Result<&'static str, ValidationError> {
     if content.is_empty() {
         return Err(ValidationError::new("file", Rule::Required));
@@ -56,6 +58,23 @@ pub fn classify(name: &str, content: &[u8]) -> Result<&'static str, ValidationEr
         Some("image/gif")
     } else if starts(b"RIFF") && content.get(8..12) == Some(b"WEBP") {
         Some("image/webp")
+    } else if starts(b"OggS") {
+        Some("audio/ogg")
+    } else if starts(b"ID3") || content.get(..2).is_some_and(|h| h[0] == 0xff && h[1] & 0xe6 == 0xe2) {
+        Some("audio/mpeg")
+    } else if starts(b"#!AMR") {
+        Some("audio/amr")
+    } else if starts(b"RIFF") && content.get(8..12) == Some(b"WAVE") {
+        Some("audio/wav")
+    } else if content.get(4..8) == Some(b"ftyp") {
+        Some(match content.get(8..11) {
+            Some(b"M4A") => "audio/mp4",
+            Some(b"3gp") => "video/3gpp",
+            Some(b"qt ") => "video/quicktime",
+            _ => "video/mp4",
+        })
+    } else if starts(b"\x1a\x45\xdf\xa3") {
+        Some("video/webm")
     } else if starts(b"%PDF-") {
         Some("application/pdf")
     } else if starts(b"PK\x03\x04") {
@@ -78,7 +97,7 @@ pub fn classify(name: &str, content: &[u8]) -> Result<&'static str, ValidationEr
         None
     };
     kind.ok_or_else(|| {
-        let reason = "only images (PNG, JPEG, GIF, WebP) and documents (PDF, DOCX, XLSX, PPTX, ZIP, TXT, CSV) are accepted".into();
+        let reason = "only images (PNG, JPEG, GIF, WebP), audio (Ogg, MP3, AMR, WAV, M4A), video (MP4, 3GP, QuickTime, WebM) and documents (PDF, DOCX, XLSX, PPTX, ZIP, TXT, CSV) are accepted".into();
         ValidationError::new("file", Rule::NotAllowed { reason })
     })
 }
@@ -130,6 +149,10 @@ mod tests {
             Ok("image/jpeg")
         );
         assert_eq!(classify("doc.pdf", b"%PDF-1.7"), Ok("application/pdf"));
+        assert_eq!(classify("voice", b"OggS\x00\x02"), Ok("audio/ogg"));
+        assert_eq!(classify("song", b"\xff\xfb\x90\x64"), Ok("audio/mpeg"));
+        assert_eq!(classify("clip", b"\x00\x00\x00\x20ftypisom"), Ok("video/mp4"));
+        assert_eq!(classify("memo", b"\x00\x00\x00\x20ftypM4A "), Ok("audio/mp4"));
         assert!(classify("report.docx", b"PK\x03\x04....")
             .unwrap()
             .contains("wordprocessingml"));

@@ -46,7 +46,7 @@ pub async fn resolve(
     content: Content,
 ) -> Result<Content, FileError> {
     let file_id = match &content {
-        Content::Text { .. } => return Ok(content),
+        Content::Text { .. } | Content::Location { .. } => return Ok(content),
         Content::Image { file_id, .. } | Content::File { file_id, .. } => file_id.clone(),
     };
     check_file_id(&file_id).map_err(|e| e.within("content"))?;
