@@ -60,7 +60,11 @@ pub fn classify(name: &str, content: &[u8]) -> Result<&'static str, ValidationEr
         Some("image/webp")
     } else if starts(b"OggS") {
         Some("audio/ogg")
-    } else if starts(b"ID3") || content.get(..2).is_some_and(|h| h[0] == 0xff && h[1] & 0xe6 == 0xe2) {
+    } else if starts(b"ID3")
+        || content
+            .get(..2)
+            .is_some_and(|h| h[0] == 0xff && h[1] & 0xe6 == 0xe2)
+    {
         Some("audio/mpeg")
     } else if starts(b"#!AMR") {
         Some("audio/amr")
@@ -151,8 +155,14 @@ mod tests {
         assert_eq!(classify("doc.pdf", b"%PDF-1.7"), Ok("application/pdf"));
         assert_eq!(classify("voice", b"OggS\x00\x02"), Ok("audio/ogg"));
         assert_eq!(classify("song", b"\xff\xfb\x90\x64"), Ok("audio/mpeg"));
-        assert_eq!(classify("clip", b"\x00\x00\x00\x20ftypisom"), Ok("video/mp4"));
-        assert_eq!(classify("memo", b"\x00\x00\x00\x20ftypM4A "), Ok("audio/mp4"));
+        assert_eq!(
+            classify("clip", b"\x00\x00\x00\x20ftypisom"),
+            Ok("video/mp4")
+        );
+        assert_eq!(
+            classify("memo", b"\x00\x00\x00\x20ftypM4A "),
+            Ok("audio/mp4")
+        );
         assert!(classify("report.docx", b"PK\x03\x04....")
             .unwrap()
             .contains("wordprocessingml"));

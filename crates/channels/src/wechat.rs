@@ -1,0 +1,428 @@
+//! WeChat Official Account (developers.weixin.qq.com/doc/offiaccount). Every request
+//! carries `signature`, `timestamp` and `nonce` in its query: the hex SHA-1 of the server
+//! token, the timestamp and the nonce sorted and joined. The URL check echoes `echostr`;
+//! messages arrive as XML and are answered `success` at once (WeChat waits 5 s and
+//! retries three times; `MsgId` identifies a message across them), replies go through the
+//! customer-service message API with an access token that is cached until it expires.
+//!
+//! Only the plaintext and the compatible encryption modes are read: in safe mode the
+//! message is only in `<Encrypt>`, which is refused with a clear error.
+
+use std::time::{Duration, Instant};
+
+use http::Method;
+use reqwest::multipart::{Form, Part};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::signature::{same, sha1_hex};
+use crate::{
+    read_media, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent, Media, MediaKind,
+    Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
+};
+
+/// WeChat access tokens live 7200 s; renew a while before.
+const TOKEN_MARGIN: Duration = Duration::from_secs(300);
+
+pub(crate) fn accept(
+    channel: Channel<'_>,
+    request: &WebhookRequest<'_>,
+) -> Result<Accepted, ChannelError> {
+    let token = channel.credentials.get("token")?;
+    let query = request.query_pairs();
+    let param = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
+    let mut parts = [token, param("timestamp"), param("nonce")];
+    parts.sort_unstable();
+    let expected = sha1_hex(&parts.concat());
+    if !same(param("signature").as_bytes(), expected.as_bytes()) {
+        return Err(ChannelError::Forbidden(
+            "signature does not match the channel's token, timestamp and nonce".into(),
+        ));
+    }
+    match *request.method {
+        Method::GET => Ok(Accepted::answer_only(Answer::text(param("echostr")))),
+        Method::POST => {
+            let message: Message = quick_xml::de::from_reader(request.body)
+                .map_err(|e| ChannelError::Malformed(format!("not a WeChat message: {e}")))?;
+            if message.msg_type.is_none() && message.encrypt.is_some() {
+                return Err(ChannelError::Unsupported(
+                    "the account is in safe mode (encrypted messages); switch it to plaintext or compatible mode".into(),
+                ));
+            }
+            Ok(Accepted::inbound(
+                inbound(&message).into_iter().collect(),
+                Answer::text("success"),
+            ))
+        }
+        ref other => Err(ChannelError::MethodNotAllowed(other.clone())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Message {
+    from_user_name: Option<String>,
+    msg_type: Option<String>,
+    msg_id: Option<String>,
+    content: Option<String>,
+    media_id: Option<String>,
+    recognition: Option<String>,
+    #[serde(rename = "Location_X")]
+    location_x: Option<f64>,
+    #[serde(rename = "Location_Y")]
+    location_y: Option<f64>,
+    label: Option<String>,
+    title: Option<String>,
+    url: Option<String>,
+    encrypt: Option<String>,
+}
+
+/// A message a follower sent; events (follow, menu clicks) carry none.
+fn inbound(message: &Message) -> Option<Inbound> {
+    let kind = message.msg_type.as_deref()?;
+    let media = |kind| {
+        message.media_id.as_ref().map(|id| InboundContent::Media {
+            kind,
+            source: id.clone(),
+            name: String::new(),
+        })
+    };
+    let content = match kind {
+        "text" => Some(InboundContent::Text {
+            text: message.content.clone().unwrap_or_default(),
+        }),
+        "image" => media(MediaKind::Image),
+        "voice" => media(MediaKind::Audio),
+        "video" | "shortvideo" => media(MediaKind::Video),
+        "location" => Some(InboundContent::Location {
+            latitude: message.location_x?,
+            longitude: message.location_y?,
+            name: String::new(),
+            address: message.label.clone().unwrap_or_default(),
+        }),
+        "link" => Some(InboundContent::Text {
+            text: format!(
+                "{} {}",
+                message.title.as_deref().unwrap_or_default(),
+                message.url.as_deref().unwrap_or_default()
+            )
+            .trim()
+            .to_owned(),
+        }),
+        "event" => None,
+        other => Some(InboundContent::Text {
+            text: match &message.recognition {
+                Some(words) if !words.is_empty() => words.clone(),
+                _ => format!("[{other}]"),
+            },
+        }),
+    }?;
+    Some(Inbound {
+        platform_id: message.msg_id.clone()?,
+        customer: PlatformUser {
+            external_id: message.from_user_name.clone()?,
+            name: String::new(),
+        },
+        content,
+    })
+}
+
+/// Every API answer that is not a file: `errcode` 0 or absent means success.
+#[derive(Debug, Deserialize)]
+struct ApiAnswer {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+    access_token: Option<String>,
+    expires_in: Option<u64>,
+    media_id: Option<String>,
+}
+
+/// An invalid or expired access token: fetch a new one and try once more.
+fn token_expired(errcode: i64) -> bool {
+    matches!(errcode, 40001 | 40014 | 42001)
+}
+
+fn refusal(answer: &ApiAnswer) -> SendError {
+    let reason = format!("WeChat: {} (errcode {})", answer.errmsg, answer.errcode);
+    match answer.errcode {
+        // System busy, and the per-minute and per-day call limits.
+        -1 | 45009 | 45011 => SendError::Retry {
+            after: Some(Duration::from_secs(60)),
+            reason,
+        },
+        _ => SendError::Permanent { reason },
+    }
+}
+
+impl Platforms {
+    async fn wechat_token(&self, channel: Channel<'_>, renew: bool) -> Result<String, SendError> {
+        let refused = |e: ChannelError| SendError::permanent(e.to_string());
+        let app_id = channel
+            .config
+            .wechat
+            .as_ref()
+            .map(|s| s.app_id.clone())
+            .ok_or_else(|| refused(ChannelError::MissingCredential("wechat settings")))?;
+        if !renew {
+            let tokens = self
+                .wechat_tokens
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some((token, until)) = tokens.get(&app_id) {
+                if Instant::now() < *until {
+                    return Ok(token.clone());
+                }
+            }
+        }
+        let secret = channel.credentials.get("appSecret").map_err(refused)?;
+        let mut url = self
+            .url(&self.endpoints.wechat, "cgi-bin/token")
+            .map_err(refused)?;
+        url.query_pairs_mut()
+            .append_pair("grant_type", "client_credential")
+            .append_pair("appid", &app_id)
+            .append_pair("secret", secret);
+        let answer: ApiAnswer = self
+            .http
+            .get(url)
+            .send()
+            .await?
+            .json()
+            .await
+            .map_err(|e| SendError::retry(format!("WeChat answered unreadably: {e}")))?;
+        let Some(token) = answer.access_token.clone() else {
+            return Err(refusal(&answer));
+        };
+        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(7200));
+        let until = Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN);
+        self.wechat_tokens
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(app_id, (token.clone(), until));
+        Ok(token)
+    }
+
+    /// Calls the API with the cached token, renewing it once if WeChat says it expired.
+    async fn wechat_call(
+        &self,
+        channel: Channel<'_>,
+        call: impl Fn(String) -> reqwest::RequestBuilder,
+    ) -> Result<ApiAnswer, SendError> {
+        let mut renew = false;
+        loop {
+            let token = self.wechat_token(channel, renew).await?;
+            let answer: ApiAnswer = call(token)
+                .send()
+                .await?
+                .json()
+                .await
+                .map_err(|e| SendError::retry(format!("WeChat answered unreadably: {e}")))?;
+            match answer.errcode {
+                0 => return Ok(answer),
+                code if token_expired(code) && !renew => renew = true,
+                _ => return Err(refusal(&answer)),
+            }
+        }
+    }
+}
+
+pub(crate) async fn send(
+    platforms: &Platforms,
+    channel: Channel<'_>,
+    to: &str,
+    message: &Outbound,
+) -> Result<Sent, SendError> {
+    let refused = |e: ChannelError| SendError::permanent(e.to_string());
+    let send_url = platforms
+        .url(&platforms.endpoints.wechat, "cgi-bin/message/custom/send")
+        .map_err(refused)?;
+    let body = match message {
+        Outbound::Text(text) => json!({"touser": to, "msgtype": "text", "text": {"content": text}}),
+        Outbound::File {
+            kind,
+            name,
+            mime_type,
+            content,
+        } => {
+            let kind = match kind {
+                MediaKind::Image => "image",
+                MediaKind::Audio => "voice",
+                MediaKind::Video => "video",
+                MediaKind::File => {
+                    return Err(SendError::permanent(
+                        "WeChat's customer-service messages take images, voice and video, not documents",
+                    ))
+                }
+            };
+            let upload_url = platforms
+                .url(&platforms.endpoints.wechat, "cgi-bin/media/upload")
+                .map_err(refused)?;
+            let uploaded = platforms
+                .wechat_call(channel, |token| {
+                    let mut url = upload_url.clone();
+                    url.query_pairs_mut()
+                        .append_pair("access_token", &token)
+                        .append_pair("type", kind);
+                    let part = Part::bytes(content.clone())
+                        .file_name(name.clone())
+                        .mime_str(mime_type)
+                        .unwrap_or_else(|_| Part::bytes(content.clone()).file_name(name.clone()));
+                    platforms
+                        .http
+                        .post(url)
+                        .multipart(Form::new().part("media", part))
+                })
+                .await?;
+            let media_id = uploaded
+                .media_id
+                .ok_or_else(|| SendError::retry("WeChat gave no media_id for an upload"))?;
+            json!({"touser": to, "msgtype": kind, kind: {"media_id": media_id}})
+        }
+    };
+    platforms
+        .wechat_call(channel, |token| {
+            let mut url = send_url.clone();
+            url.query_pairs_mut().append_pair("access_token", &token);
+            platforms.http.post(url).json(&body)
+        })
+        .await?;
+    Ok(Sent {
+        platform_message_id: None,
+    })
+}
+
+pub(crate) async fn fetch_media(
+    platforms: &Platforms,
+    channel: Channel<'_>,
+    media_id: &str,
+) -> Result<Media, ChannelError> {
+    let token = platforms
+        .wechat_token(channel, false)
+        .await
+        .map_err(|e| ChannelError::Platform(e.to_string()))?;
+    let mut url = platforms.url(&platforms.endpoints.wechat, "cgi-bin/media/get")?;
+    url.query_pairs_mut()
+        .append_pair("access_token", &token)
+        .append_pair("media_id", media_id);
+    let response = platforms.http.get(url).send().await?;
+    let is_json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("json") || t.starts_with("text/plain"));
+    if is_json {
+        let answer: ApiAnswer = response.json().await?;
+        return Err(ChannelError::Platform(format!(
+            "WeChat: {} (errcode {})",
+            answer.errmsg, answer.errcode
+        )));
+    }
+    Ok(Media {
+        content: read_media(response).await?,
+        name: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use http::HeaderMap;
+    use serde_json::json;
+    use switchboard_domain::channel::ChannelConfig;
+
+    use super::*;
+    use crate::Credentials;
+
+    fn run(method: &Method, query: &str, body: &str) -> Result<Accepted, ChannelError> {
+        let config: ChannelConfig = serde_json::from_value(json!({
+            "accessCode": "wx", "name": "wx", "type": "WECHAT", "calledRouteId": "1",
+            "wechat": {"appId": "wx1234567890abcdef"}
+        }))
+        .unwrap();
+        let credentials = Credentials::new(BTreeMap::from([
+            ("token".into(), "wxtoken".into()),
+            ("appSecret".into(), "wxsecret".into()),
+        ]));
+        let headers = HeaderMap::new();
+        accept(
+            Channel {
+                config: &config,
+                credentials: &credentials,
+            },
+            &WebhookRequest {
+                method,
+                query,
+                headers: &headers,
+                body: body.as_bytes(),
+            },
+        )
+    }
+
+    fn signed_query(extra: &str) -> String {
+        let mut parts = ["wxtoken", "1700000000", "n0nce"];
+        parts.sort_unstable();
+        format!(
+            "signature={}&timestamp=1700000000&nonce=n0nce{extra}",
+            sha1_hex(&parts.concat())
+        )
+    }
+
+    #[test]
+    fn the_url_check_echoes_echostr_when_signed() {
+        let accepted = run(&Method::GET, &signed_query("&echostr=5837"), "").unwrap();
+        assert_eq!(accepted.answer.body, "5837");
+        let forged = "signature=00&timestamp=1700000000&nonce=n0nce&echostr=5837";
+        assert!(matches!(
+            run(&Method::GET, forged, ""),
+            Err(ChannelError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn xml_messages_are_read_and_answered_success() {
+        let text = "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oUser1]]></FromUserName>\
+                    <CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>\
+                    <Content><![CDATA[你好 & welcome]]></Content><MsgId>23456789012345678</MsgId></xml>";
+        let accepted = run(&Method::POST, &signed_query(""), text).unwrap();
+        assert_eq!(accepted.answer.body, "success");
+        assert_eq!(
+            accepted.inbound,
+            vec![Inbound {
+                platform_id: "23456789012345678".into(),
+                customer: PlatformUser {
+                    external_id: "oUser1".into(),
+                    name: String::new()
+                },
+                content: InboundContent::Text {
+                    text: "你好 & welcome".into()
+                },
+            }]
+        );
+        let place = "<xml><FromUserName>oUser1</FromUserName><MsgType>location</MsgType>\
+                     <Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y><Scale>20</Scale>\
+                     <Label><![CDATA[Guangzhou]]></Label><MsgId>2</MsgId></xml>";
+        let accepted = run(&Method::POST, &signed_query(""), place).unwrap();
+        assert!(matches!(
+            accepted.inbound[0].content,
+            InboundContent::Location { .. }
+        ));
+        let follow = "<xml><FromUserName>oUser1</FromUserName><MsgType>event</MsgType><Event>subscribe</Event></xml>";
+        assert!(run(&Method::POST, &signed_query(""), follow)
+            .unwrap()
+            .inbound
+            .is_empty());
+    }
+
+    #[test]
+    fn safe_mode_is_refused_plainly() {
+        let encrypted =
+            "<xml><ToUserName>gh_1</ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>";
+        assert!(matches!(
+            run(&Method::POST, &signed_query("&encrypt_type=aes"), encrypted),
+            Err(ChannelError::Unsupported(_))
+        ));
+    }
+}
