@@ -6,6 +6,7 @@
 pub mod auth_v2;
 pub mod channel;
 pub mod conversation;
+pub mod delivery;
 pub mod employee;
 pub mod export;
 pub mod files;

@@ -1,7 +1,7 @@
 //! Channels of one tenant, their sealed credentials, the called routes they refer to and
 //! the platform identifiers they claim installation-wide.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -149,6 +149,25 @@ impl TenantScope<'_> {
                 .open(&seal_context(id, name), &r.try_get::<String, _>("sealed")?)
         })
         .transpose()
+    }
+
+    /// Every credential of a channel in clear, by name.
+    pub async fn channel_secrets(&self, id: ChannelId) -> Result<BTreeMap<String, String>> {
+        let rows = sqlx::query(
+            "SELECT name, sealed FROM channel_secrets WHERE tenant_id = $1 AND channel_id = $2",
+        )
+        .bind(self.tenant.0)
+        .bind(id.0)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get("name")?;
+                let sealed: String = r.try_get("sealed")?;
+                let value = self.store.secrets.open(&seal_context(id, &name), &sealed)?;
+                Ok((name, value))
+            })
+            .collect()
     }
 
     /// Replaces a channel's configuration and applies the credential changes; its type

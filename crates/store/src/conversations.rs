@@ -28,6 +28,8 @@ pub struct Appended {
     pub duplicate: bool,
     /// The conversation's agent at the time.
     pub agent: Option<EmployeeId>,
+    /// The message was queued for delivery through a messaging platform.
+    pub queued_for_platform: bool,
 }
 
 impl TenantScope<'_> {

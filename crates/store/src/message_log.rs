@@ -15,9 +15,11 @@ use std::sync::{Arc, RwLock};
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
+use switchboard_domain::channel::ChannelType;
 use switchboard_domain::conversation::{ConversationState, Message, NewMessage, Sender};
+use switchboard_domain::delivery::DeliveryState;
 use switchboard_domain::time::Timestamp;
-use switchboard_domain::{ConversationId, EmployeeId, Rule, TenantId, ValidationError};
+use switchboard_domain::{ChannelId, ConversationId, EmployeeId, Rule, TenantId, ValidationError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conversations::{message_from_row, Appended, MESSAGE_COLUMNS};
@@ -50,6 +52,8 @@ pub struct StoredMessage<'a> {
     pub message: &'a Message,
     /// The conversation's agent when the message was stored.
     pub agent: Option<EmployeeId>,
+    /// The message was queued for delivery through a messaging platform.
+    pub queued_for_platform: bool,
 }
 
 /// Called by the writer task for every message it committed, in commit order, whether or
@@ -156,6 +160,7 @@ async fn write_batches(
                     tenant,
                     message: &appended.message,
                     agent: appended.agent,
+                    queued_for_platform: appended.queued_for_platform,
                 });
             }
         }
@@ -272,11 +277,17 @@ async fn try_batch(
     }
     advance_sequences(&mut tx, backend, &conversations, now).await?;
     insert_messages(&mut tx, backend, batch, &outcomes, now).await?;
+    let queued = queue_deliveries(&mut tx, backend, batch, &outcomes, &conversations, now).await?;
     tx.commit().await?;
-    Ok(answers(batch, &outcomes, now))
+    Ok(answers(batch, &outcomes, &queued, now))
 }
 
-fn answers(batch: &[Append], outcomes: &[Outcome], now: i64) -> Vec<Result<Appended>> {
+fn answers(
+    batch: &[Append],
+    outcomes: &[Outcome],
+    queued: &[bool],
+    now: i64,
+) -> Vec<Result<Appended>> {
     let stored = |index: usize, seq: i64| {
         let append = &batch[index];
         Message {
@@ -288,24 +299,27 @@ fn answers(batch: &[Append], outcomes: &[Outcome], now: i64) -> Vec<Result<Appen
             created_at: Timestamp(now),
         }
     };
-    let appended = |message, duplicate, agent| {
+    let appended = |message, duplicate, agent, queued_for_platform| {
         Ok(Appended {
             message,
             duplicate,
             agent,
+            queued_for_platform,
         })
     };
     outcomes
         .iter()
         .enumerate()
         .map(|(index, outcome)| match outcome {
-            Outcome::Stored { seq, agent } => appended(stored(index, *seq), false, *agent),
+            Outcome::Stored { seq, agent } => {
+                appended(stored(index, *seq), false, *agent, queued[index])
+            }
             Outcome::SameAsEarlier {
                 earlier,
                 seq,
                 agent,
-            } => appended(stored(*earlier, *seq), true, *agent),
-            Outcome::StoredBefore(message, agent) => appended(message.clone(), true, *agent),
+            } => appended(stored(*earlier, *seq), true, *agent, false),
+            Outcome::StoredBefore(message, agent) => appended(message.clone(), true, *agent, false),
             Outcome::UnknownConversation => Err(StoreError::NotFound),
             Outcome::Ended => {
                 let reason = "the conversation has ended".into();
@@ -369,6 +383,9 @@ fn is_party(conversation: &ConversationSequence, append: &Append) -> bool {
 
 struct ConversationSequence {
     tenant: TenantId,
+    channel: ChannelId,
+    /// Its channel sends what the customer is to read through a messaging platform.
+    relays: bool,
     agent: Option<EmployeeId>,
     state: ConversationState,
     last_seq: i64,
@@ -389,12 +406,13 @@ async fn conversation_states(
     let lock = if backend == Backend::Postgres {
         // The weakest lock that keeps other writers of these rows out; message inserts
         // (key share on the conversation) go on.
-        " ORDER BY id FOR NO KEY UPDATE"
+        " ORDER BY c.id FOR NO KEY UPDATE OF c"
     } else {
         ""
     };
     let sql = format!(
-        "SELECT id, tenant_id, state, agent_id, last_seq FROM conversations WHERE id IN ({placeholders}){lock}"
+        "SELECT c.id, c.tenant_id, c.channel_id, ch.channel_type, c.state, c.agent_id, c.last_seq \
+         FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id IN ({placeholders}){lock}"
     );
     let mut query = sqlx::query(&sql);
     for id in &ids {
@@ -406,8 +424,12 @@ async fn conversation_states(
 
 fn conversation_sequence(row: &AnyRow) -> Result<(ConversationId, ConversationSequence)> {
     let state: String = row.try_get("state")?;
+    let channel_type: String = row.try_get("channel_type")?;
     let sequence = ConversationSequence {
         tenant: TenantId(row.try_get("tenant_id")?),
+        channel: ChannelId(row.try_get("channel_id")?),
+        relays: ChannelType::parse(&channel_type)
+            .is_some_and(ChannelType::replies_through_platform),
         agent: row.try_get::<Option<i64>, _>("agent_id")?.map(EmployeeId),
         state: ConversationState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("conversation state '{state}'")))?,
@@ -486,4 +508,55 @@ async fn insert_messages(
         .await
         .map_err(|e| StoreError::from_unique(e, &[("client", "clientMessageId")]))?;
     Ok(())
+}
+
+/// Queues for delivery every message stored for a customer on a messaging platform to
+/// read; answers, for each append, whether it was queued.
+async fn queue_deliveries(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    batch: &[Append],
+    outcomes: &[Outcome],
+    conversations: &HashMap<ConversationId, ConversationSequence>,
+    now: i64,
+) -> Result<Vec<bool>> {
+    let queued: Vec<bool> = batch
+        .iter()
+        .zip(outcomes)
+        .map(|(append, outcome)| {
+            matches!(outcome, Outcome::Stored { .. })
+                && append.message.sender != Sender::Customer
+                && conversations
+                    .get(&append.conversation)
+                    .is_some_and(|c| c.relays)
+        })
+        .collect();
+    let count = queued.iter().filter(|q| **q).count();
+    if count == 0 {
+        return Ok(queued);
+    }
+    let rows = Placeholders::new(backend).rows(count, 8);
+    let sql = format!(
+        "INSERT INTO deliveries (conversation_id, seq, tenant_id, channel_id, state, next_attempt_at, created_at, updated_at) \
+         VALUES {rows}"
+    );
+    let mut query = sqlx::query(&sql);
+    for ((append, outcome), _) in batch.iter().zip(outcomes).zip(&queued).filter(|(_, q)| **q) {
+        let (Outcome::Stored { seq, .. }, Some(conversation)) =
+            (outcome, conversations.get(&append.conversation))
+        else {
+            continue;
+        };
+        query = query
+            .bind(append.conversation.0)
+            .bind(*seq)
+            .bind(append.tenant.0)
+            .bind(conversation.channel.0)
+            .bind(DeliveryState::Pending.as_str())
+            .bind(now)
+            .bind(now)
+            .bind(now);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(queued)
 }

@@ -43,6 +43,18 @@ impl ChannelType {
         ChannelType::Email,
     ];
 
+    /// Replies to its customers go out through a messaging platform's API.
+    pub fn replies_through_platform(self) -> bool {
+        matches!(
+            self,
+            ChannelType::Telegram
+                | ChannelType::Facebook
+                | ChannelType::Whatsapp
+                | ChannelType::Line
+                | ChannelType::Wechat
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelType::Web => "WEB",

@@ -1530,3 +1530,187 @@ mod widget {
     }
 }
 pub use widget::*;
+
+mod platform_messages {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use switchboard_domain::channel::secrets::SecretPlan;
+    use switchboard_domain::conversation::{Content, ConversationState, NewMessage, Sender};
+    use switchboard_domain::delivery::DeliveryState;
+    use switchboard_domain::{ChannelId, ConversationId, TenantId};
+    use switchboard_store::{DeliveryOutcome, Store};
+
+    use crate::fixtures::*;
+
+    async fn telegram_conversation(store: &Store) -> (TenantId, ChannelId, ConversationId) {
+        let (tenant, _, route) = routed_tenant(store, "acme").await;
+        let scope = store.tenant(tenant);
+        let config = from(
+            json!({"accessCode": "TG", "name": "TG", "type": "TELEGRAM", "calledRouteId": route}),
+        );
+        let secrets = SecretPlan {
+            set: vec![("botToken".into(), "123:abcdefghijklmnopqrstuvwxyz".into())],
+            remove: Vec::new(),
+        };
+        let channel = scope.create_channel(&config, &secrets).await.unwrap();
+        let customer = scope
+            .customer(channel.channel_config_id, "4242", "Ann")
+            .await
+            .unwrap();
+        let conversation = scope
+            .open_conversation(customer.id, ConversationState::Queued)
+            .await
+            .unwrap();
+        (tenant, channel.channel_config_id, conversation.id)
+    }
+
+    fn message(client_id: &str, sender: Sender) -> NewMessage {
+        NewMessage {
+            sender,
+            client_message_id: client_id.into(),
+            content: Content::Text {
+                text: client_id.into(),
+            },
+        }
+    }
+
+    pub async fn platform_deliveries_are_stored_once_until_processed(store: Arc<Store>) {
+        let (tenant, channel, _) = telegram_conversation(&store).await;
+        let scope = store.tenant(tenant);
+        let batch = [
+            ("9001".to_owned(), "{\"a\":1}".to_owned()),
+            ("9002".to_owned(), "{\"a\":2}".to_owned()),
+        ];
+        assert_eq!(
+            scope.record_inbound(channel, &batch).await.unwrap(),
+            [true, true]
+        );
+        assert_eq!(
+            scope.record_inbound(channel, &batch[1..]).await.unwrap(),
+            [false],
+            "a repeated delivery is recognised"
+        );
+        let platform = store.platform();
+        let far = i64::MAX / 2;
+        let pending = platform.pending_inbound(far, 10).await.unwrap();
+        assert_eq!(
+            pending
+                .iter()
+                .map(|e| e.platform_id.as_str())
+                .collect::<Vec<_>>(),
+            ["9001", "9002"]
+        );
+        assert_eq!(pending[0].payload, "{\"a\":1}");
+        platform
+            .inbound_failed(pending[0].id, "media unreachable", far)
+            .await
+            .unwrap();
+        platform.inbound_processed(pending[1].id).await.unwrap();
+        assert!(platform
+            .pending_inbound(far - 1, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let retried = platform.pending_inbound(far, 10).await.unwrap();
+        assert_eq!((retried.len(), retried[0].attempts), (1, 1));
+        assert_eq!(platform.next_inbound_at().await.unwrap(), Some(far));
+        assert_eq!(platform.purge_processed_inbound(far).await.unwrap(), 1);
+        assert_eq!(
+            scope.record_inbound(channel, &batch[..1]).await.unwrap(),
+            [false],
+            "one still waiting is still known"
+        );
+    }
+
+    pub async fn replies_to_platform_customers_are_queued_and_sent_in_order(store: Arc<Store>) {
+        let (tenant, channel, id) = telegram_conversation(&store).await;
+        let scope = store.tenant(tenant);
+        let customer = scope
+            .append_message(id, message("c1", Sender::Customer))
+            .await
+            .unwrap();
+        assert!(!customer.queued_for_platform, "the customer's own message");
+        for client in ["s1", "s2"] {
+            let reply = scope
+                .append_message(id, message(client, Sender::System))
+                .await
+                .unwrap();
+            assert!(reply.queued_for_platform);
+        }
+        let platform = store.platform();
+        let now = i64::MAX / 4;
+        let due = platform.due_deliveries(now, 10).await.unwrap();
+        assert_eq!(due.len(), 1, "one at a time per conversation: {due:?}");
+        assert_eq!(
+            (due[0].seq, due[0].recipient.as_str(), due[0].channel),
+            (2, "4242", channel)
+        );
+        assert!(platform.begin_delivery(id, 2).await.unwrap());
+        assert!(!platform.begin_delivery(id, 2).await.unwrap(), "taken once");
+        assert!(platform.due_deliveries(now, 10).await.unwrap().is_empty());
+        let retry = DeliveryOutcome::RetryAt {
+            at: now + 1,
+            error: "429: retry after 1".into(),
+        };
+        assert_eq!(platform.finish_delivery(id, 2, &retry).await.unwrap(), None);
+        assert!(
+            platform.due_deliveries(now, 10).await.unwrap().is_empty(),
+            "the waiting reply holds back the next"
+        );
+        assert_eq!(platform.next_delivery_at().await.unwrap(), Some(now + 1));
+        let due = platform.due_deliveries(now + 1, 10).await.unwrap();
+        assert_eq!((due[0].seq, due[0].attempts), (2, 1));
+        assert!(platform.begin_delivery(id, 2).await.unwrap());
+        let sent = DeliveryOutcome::Sent {
+            platform_message_id: Some("77".into()),
+        };
+        platform.finish_delivery(id, 2, &sent).await.unwrap();
+        let due = platform.due_deliveries(now + 1, 10).await.unwrap();
+        assert_eq!(due[0].seq, 3);
+
+        assert!(platform.begin_delivery(id, 3).await.unwrap());
+        let changes = platform.recover_deliveries(&[]).await.unwrap();
+        assert_eq!(changes.len(), 1, "interrupted while sending");
+        assert_eq!(
+            (
+                changes[0].tenant,
+                changes[0].status.seq,
+                changes[0].status.state
+            ),
+            (tenant, 3, DeliveryState::Failed)
+        );
+
+        let read = platform
+            .report_delivery(channel, "77", DeliveryState::Read, None)
+            .await
+            .unwrap();
+        assert_eq!(read.map(|c| c.status.state), Some(DeliveryState::Read));
+        assert_eq!(
+            platform
+                .report_delivery(channel, "77", DeliveryState::Delivered, None)
+                .await
+                .unwrap(),
+            None,
+            "a late report does not go back"
+        );
+        let states: Vec<_> = scope
+            .deliveries_of(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.seq, d.state, d.attempts))
+            .collect();
+        assert_eq!(
+            states,
+            [(2, DeliveryState::Read, 2), (3, DeliveryState::Failed, 1)]
+        );
+        assert!(store
+            .tenant(TenantId(i64::MAX))
+            .deliveries_of(id)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+}
+pub use platform_messages::*;
