@@ -177,7 +177,7 @@ impl Credentials {
             .ok_or(ChannelError::MissingCredential(name))
     }
 
-    fn named(&self, name: &str) -> Option<&str> {
+    pub fn named(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 }
@@ -454,7 +454,8 @@ impl Platforms {
     }
 
     fn url(&self, base: &Url, path: &str) -> Result<Url, ChannelError> {
-        base.join(path)
+        // `./` keeps a first segment with a colon (`bot123:ABC`) from reading as a scheme.
+        base.join(&format!("./{path}"))
             .map_err(|e| ChannelError::Platform(format!("bad platform URL: {e}")))
     }
 }

@@ -34,7 +34,7 @@ enum Command {
         #[command(flatten)]
         common: CommonFlags,
         #[command(flatten)]
-        serve: ServeFlags,
+        serve: Box<ServeFlags>,
         /// Also create (once) a demo tenant ready to try, and print how to use it.
         #[arg(long)]
         demo: bool,
@@ -123,6 +123,8 @@ async fn run_serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         session_ttl: Duration::from_secs(u64::from(settings.session_ttl_hours) * 3600),
         context_path: settings.context_path.clone(),
         reconnect_grace: Duration::from_secs(u64::from(settings.reconnect_grace_seconds)),
+        public_url: settings.public_url.clone(),
+        platform_endpoints: settings.platform_endpoints.clone(),
     };
     let state = AppState::new(store.clone(), config);
     switchboard_server::serve(listener, state, shutdown).await?;

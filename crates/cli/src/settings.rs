@@ -24,6 +24,12 @@ pub struct FileSettings {
     pub reconnect_grace_seconds: Option<u32>,
     pub log_format: Option<LogFormat>,
     pub context_path: Option<String>,
+    pub public_url: Option<String>,
+    pub telegram_api_url: Option<String>,
+    pub graph_api_url: Option<String>,
+    pub line_api_url: Option<String>,
+    pub line_data_url: Option<String>,
+    pub wechat_api_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -72,6 +78,26 @@ pub struct ServeFlags {
     /// Path prefix of the web chat's compatibility routes [default: /service-cloud].
     #[arg(long, env = "SWITCHBOARD_CONTEXT_PATH")]
     pub context_path: Option<String>,
+    /// Where platforms reach this server (https://cc.example.com), for the webhook URLs
+    /// it registers.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Telegram Bot API base URL [default: https://api.telegram.org/].
+    #[arg(long, env = "SWITCHBOARD_TELEGRAM_API_URL")]
+    pub telegram_api_url: Option<String>,
+    /// Graph API base URL of Facebook and WhatsApp, with its version
+    /// [default: https://graph.facebook.com/v21.0/].
+    #[arg(long, env = "SWITCHBOARD_GRAPH_API_URL")]
+    pub graph_api_url: Option<String>,
+    /// LINE Messaging API base URL [default: https://api.line.me/].
+    #[arg(long, env = "SWITCHBOARD_LINE_API_URL")]
+    pub line_api_url: Option<String>,
+    /// LINE content base URL [default: https://api-data.line.me/].
+    #[arg(long, env = "SWITCHBOARD_LINE_DATA_URL")]
+    pub line_data_url: Option<String>,
+    /// WeChat API base URL [default: https://api.weixin.qq.com/].
+    #[arg(long, env = "SWITCHBOARD_WECHAT_API_URL")]
+    pub wechat_api_url: Option<String>,
 }
 
 pub struct Settings {
@@ -86,6 +112,8 @@ pub struct Settings {
     pub reconnect_grace_seconds: u32,
     pub log_format: LogFormat,
     pub context_path: String,
+    pub public_url: Option<String>,
+    pub platform_endpoints: switchboard_channels::Endpoints,
 }
 
 impl fmt::Debug for Settings {
@@ -107,6 +135,8 @@ impl fmt::Debug for Settings {
             .field("session_ttl_hours", &self.session_ttl_hours)
             .field("log_format", &self.log_format)
             .field("context_path", &self.context_path)
+            .field("public_url", &self.public_url)
+            .field("platform_endpoints", &self.platform_endpoints)
             .finish()
     }
 }
@@ -159,7 +189,58 @@ impl Settings {
             .or(file.context_path)
             .unwrap_or_else(|| "/service-cloud".into());
         check_context_path(&context_path)?;
+        let public_url = serve.public_url.clone().or(file.public_url);
+        if let Some(url) = &public_url {
+            let parsed =
+                url::Url::parse(url).with_context(|| format!("public_url '{url}' is not a URL"))?;
+            anyhow::ensure!(
+                matches!(parsed.scheme(), "http" | "https"),
+                "public_url must be an http(s) URL, not '{url}'"
+            );
+        }
+        let defaults = switchboard_channels::Endpoints::default();
+        let endpoint = |name: &str,
+                        flag: &Option<String>,
+                        file: Option<String>,
+                        default: url::Url| match flag.clone().or(file) {
+            None => Ok(default),
+            Some(text) => base_url(name, &text),
+        };
+        let platform_endpoints = switchboard_channels::Endpoints {
+            telegram: endpoint(
+                "telegram_api_url",
+                &serve.telegram_api_url,
+                file.telegram_api_url,
+                defaults.telegram,
+            )?,
+            graph: endpoint(
+                "graph_api_url",
+                &serve.graph_api_url,
+                file.graph_api_url,
+                defaults.graph,
+            )?,
+            line: endpoint(
+                "line_api_url",
+                &serve.line_api_url,
+                file.line_api_url,
+                defaults.line,
+            )?,
+            line_data: endpoint(
+                "line_data_url",
+                &serve.line_data_url,
+                file.line_data_url,
+                defaults.line_data,
+            )?,
+            wechat: endpoint(
+                "wechat_api_url",
+                &serve.wechat_api_url,
+                file.wechat_api_url,
+                defaults.wechat,
+            )?,
+        };
         Ok(Self {
+            public_url,
+            platform_endpoints,
             listen: serve
                 .listen
                 .or(file.listen)
@@ -175,6 +256,22 @@ impl Settings {
             context_path,
         })
     }
+}
+
+/// A platform API base URL; paths are joined to it, so it ends with `/`.
+fn base_url(name: &str, text: &str) -> anyhow::Result<url::Url> {
+    let with_slash = if text.ends_with('/') {
+        text.to_owned()
+    } else {
+        format!("{text}/")
+    };
+    let url =
+        url::Url::parse(&with_slash).with_context(|| format!("{name} '{text}' is not a URL"))?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "http" | "https"),
+        "{name} must be an http(s) URL, not '{text}'"
+    );
+    Ok(url)
 }
 
 /// `""` (the root) or `/segment[/segment…]` of letters, digits, `-`, `_`, `.`.

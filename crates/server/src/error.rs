@@ -41,6 +41,9 @@ pub enum ApiError {
     Conflict { field: String },
     #[error("still in use: {0}")]
     InUse(String),
+    /// A platform or service the request needed refused or could not be reached.
+    #[error("{0}")]
+    Upstream(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             ApiError::InUse(_) => (StatusCode::CONFLICT, "in_use"),
+            ApiError::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -62,7 +62,12 @@ pub async fn resolve(
             )),
             other => FileError::Store(other),
         })?;
-    Ok(if file.is_image() {
+    Ok(content_of(file))
+}
+
+/// The content of a message carrying a stored file: an image, or any other file.
+pub fn content_of(file: StoredFile) -> Content {
+    if file.is_image() {
         Content::Image {
             file_id: file.file_id,
             name: file.name,
@@ -74,7 +79,7 @@ pub async fn resolve(
             size: file.size,
             mime_type: file.mime_type,
         }
-    })
+    }
 }
 
 pub fn download(file: &StoredFile, content: Vec<u8>) -> Response {

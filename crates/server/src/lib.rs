@@ -5,11 +5,13 @@ mod agent_hub;
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+mod conversations;
 mod error;
 mod exports;
 mod files;
 mod hub;
 mod json;
+pub mod platforms;
 mod router;
 mod routing;
 mod web;
@@ -44,6 +46,11 @@ pub struct ServerConfig {
     pub context_path: String,
     /// How long an agent whose connection dropped keeps its conversations.
     pub reconnect_grace: Duration,
+    /// Where platforms reach this server (`https://cc.example.com`), for the webhook URLs
+    /// it registers.
+    pub public_url: Option<String>,
+    /// The messaging platforms' API base URLs.
+    pub platform_endpoints: switchboard_channels::Endpoints,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +60,8 @@ impl Default for ServerConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             context_path: DEFAULT_CONTEXT_PATH.into(),
             reconnect_grace: Duration::from_secs(60),
+            public_url: None,
+            platform_endpoints: switchboard_channels::Endpoints::default(),
         }
     }
 }
@@ -67,6 +76,7 @@ pub struct AppState {
     pub agent_hub: Arc<agent_hub::AgentHub>,
     pub routing: Arc<routing::RoutingService>,
     pub token_validator: Arc<webchat::validation::TokenValidator>,
+    pub platforms: Arc<platforms::PlatformLink>,
 }
 
 impl AppState {
@@ -87,10 +97,12 @@ impl AppState {
                 .unwrap_or(i64::MAX),
         };
         let routing = Arc::new(routing::RoutingService::new(shared));
+        let platforms = platforms::default_link(&config);
         store.listen_to_messages(announcer(
             hub.clone(),
             agent_hub.clone(),
             Arc::downgrade(&routing),
+            Arc::downgrade(&platforms),
         ));
         Self {
             exporter: Exporter::new(store.clone()),
@@ -101,6 +113,7 @@ impl AppState {
             hub,
             agent_hub,
             token_validator: Arc::default(),
+            platforms,
         }
     }
 }
@@ -122,18 +135,25 @@ pub(crate) fn chat_socket(
 }
 
 /// Announces each committed message: to the conversation's watchers, to its agent when
-/// the customer wrote, and to routing (which times silences from them). Done by the
-/// store's writer, so a request cut off after the commit cannot skip it. Routing is held
-/// weakly: it holds the store, which holds this.
+/// the customer wrote, to routing (which times silences from them), and to the outbox
+/// when a platform customer is to read it. Done by the store's writer, so a request cut
+/// off after the commit cannot skip it. Routing and the platforms are held weakly: they
+/// hold the store, which holds this.
 fn announcer(
     hub: Arc<hub::ConversationHub>,
     agent_hub: Arc<agent_hub::AgentHub>,
     routing: Weak<routing::RoutingService>,
+    platforms: Weak<platforms::PlatformLink>,
 ) -> switchboard_store::MessageListener {
     Arc::new(move |stored: switchboard_store::StoredMessage<'_>| {
         let message = stored.message;
         let conversation = message.conversation_id;
         hub.publish(message);
+        if stored.queued_for_platform {
+            if let Some(platforms) = platforms.upgrade() {
+                platforms.outbox.notify_one();
+            }
+        }
         let heard = match message.sender {
             Sender::Customer => {
                 if let Some(agent) = stored.agent {
@@ -162,6 +182,7 @@ pub async fn serve(
         tracing::error!(error = %e, "restoring routing failed; tenants restore on first use");
     }
     let purger = tokio::spawn(purge_sessions(state.store.clone()));
+    let workers = platforms::Workers::start(&state);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Chat frames are small and answered at once: Nagle's algorithm would hold them back
     // for the peer's delayed acknowledgement (tens of milliseconds).
@@ -174,19 +195,29 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     purger.abort();
+    workers.stop().await;
     served
 }
+
+/// How long a platform message's id is remembered once it is in its conversation.
+const INBOX_MEMORY: Duration = Duration::from_secs(14 * 24 * 3600);
 
 async fn purge_sessions(store: Arc<Store>) {
     let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
+        let now = switchboard_store::ids::now_millis();
+        if let Err(e) = store.platform().purge_expired_sessions(now).await {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+        // Platforms stop retrying a delivery within days (WhatsApp: 7).
+        let forget_before = now - INBOX_MEMORY.as_millis() as i64;
         if let Err(e) = store
             .platform()
-            .purge_expired_sessions(switchboard_store::ids::now_millis())
+            .purge_processed_inbound(forget_before)
             .await
         {
-            tracing::warn!(error = %e, "purging expired sessions failed");
+            tracing::warn!(error = %e, "purging the platform inbox failed");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! these registrations, so it cannot drift from what is served.
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -75,6 +75,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(employees::batch_configure))
         .routes(routes!(channels::create, channels::list))
         .routes(routes!(channels::get, channels::update, channels::delete))
+        .routes(routes!(channels::telegram_webhook))
         .routes(routes!(exports::create))
         .routes(routes!(exports::get))
         .routes(routes!(exports::download))
@@ -83,6 +84,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::set_status))
         .routes(routes!(agent::conversations))
         .routes(routes!(agent::messages, agent::reply))
+        .routes(routes!(agent::deliveries))
         .routes(routes!(agent::end))
         .routes(routes!(agent::transfer))
         .routes(routes!(agent::transfer_queues))
@@ -113,6 +115,11 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::webchat::routes(&state.config.context_path))
         .merge(crate::web::routes())
+        .route("/webhooks/{kind}/{channel}", any(crate::platforms::receive))
+        .route(
+            "/social/on/{kind}/{channel}",
+            any(crate::platforms::receive),
+        )
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -16,7 +16,7 @@ use crate::ids::now_millis;
 use crate::routes::route_media_types;
 use crate::scoped::Param;
 use crate::text::{from_json, like_pattern, to_json};
-use crate::TenantScope;
+use crate::{Platform, TenantScope};
 
 #[derive(Debug, Clone, Default)]
 pub struct ChannelFilter {
@@ -380,4 +380,20 @@ fn channel_from_row(row: &AnyRow, secrets_set: Vec<String>) -> Result<Channel> {
         created_at: Timestamp(row.try_get("created_at")?),
         updated_at: Timestamp(row.try_get("updated_at")?),
     })
+}
+
+impl Platform<'_> {
+    /// The tenant a channel belongs to, for requests that name only the channel (platform
+    /// webhooks); `None` if there is no such channel or its tenant is disabled.
+    pub async fn channel_tenant(&self, id: ChannelId) -> Result<Option<TenantId>> {
+        let row = sqlx::query(
+            "SELECT ch.tenant_id FROM channels ch JOIN tenants t ON t.id = ch.tenant_id \
+             WHERE ch.id = $1 AND t.disabled = 0",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.store.read)
+        .await?;
+        row.map(|r| Ok(TenantId(r.try_get("tenant_id")?)))
+            .transpose()
+    }
 }

@@ -18,6 +18,7 @@ use serde_json::json;
 use switchboard_domain::conversation::{
     Content, Conversation, ConversationState, Message, NewMessage, Sender,
 };
+use switchboard_domain::delivery::DeliveryStatus;
 use switchboard_domain::{ConversationId, EmployeeId, Rule, ValidationError};
 use switchboard_routing::{Action, AgentStatus, Event, Skill, TransferTarget};
 use tokio::sync::broadcast::error::RecvError;
@@ -174,6 +175,21 @@ pub async fn messages(
     ))
 }
 
+/// Where the conversation's replies to a customer on a messaging platform stand: sent,
+/// delivered, read, still being tried, or failed and why.
+#[utoipa::path(get, path = "/api/v1/agent/conversations/{id}/deliveries", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<DeliveryStatus>), (status = 404, body = super::ErrorBody)))]
+pub async fn deliveries(
+    agent: AgentCaller,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ConversationId>,
+) -> ApiResult<Json<Vec<DeliveryStatus>>> {
+    held(&state, &agent, id).await?;
+    Ok(Json(
+        state.store.tenant(agent.tenant).deliveries_of(id).await?,
+    ))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reply {
@@ -318,7 +334,9 @@ async fn held(
 
 /// The agent's events as JSON text frames: `assigned` (a conversation for the agent),
 /// `message` (from a customer), `customerLeft`, `wrapUpStarted`, `wrapUpEnded`, and
-/// `resync` when the connection fell behind (fetch conversations and messages again).
+/// `deliveryFailed` (a reply that will not reach a customer on a messaging platform, with
+/// the reason), and `resync` when the connection fell behind (fetch conversations and
+/// messages again).
 #[utoipa::path(get, path = "/api/v1/agent/events", tag = "agent", responses((status = 101, description = "WebSocket of agent events")))]
 pub async fn events(
     agent: AgentCaller,

@@ -14,6 +14,7 @@ use super::{IdPath, ListQuery};
 use crate::auth::TenantAdmin;
 use crate::error::ApiResult;
 use crate::json::ApiJson;
+use crate::platforms::TelegramWebhookRequest;
 use crate::routing::settings;
 use crate::AppState;
 
@@ -104,4 +105,26 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     state.store.tenant(admin.tenant).delete_channel(id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Registers a TELEGRAM channel's webhook with Telegram (`setWebhook`) so that updates
+/// arrive at `url` (by default the server's public URL + `/webhooks/telegram/{id}`),
+/// each carrying the channel's webhook secret; one is created if the channel has none.
+#[utoipa::path(post, path = "/api/v1/channels/{id}/telegram-webhook", tag = "channels", params(("id" = String, Path)),
+    request_body = TelegramWebhookRequest,
+    responses((status = 200, description = "`{\"url\"}`: the URL registered"), (status = 404, body = super::ErrorBody),
+        (status = 422, body = super::ErrorBody), (status = 502, description = "Telegram refused or could not be reached", body = super::ErrorBody)))]
+pub async fn telegram_webhook(
+    admin: TenantAdmin,
+    State(state): State<AppState>,
+    IdPath(id): IdPath<ChannelId>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<serde_json::Value>> {
+    // The body is optional: none registers the default URL.
+    let request: TelegramWebhookRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        TelegramWebhookRequest::default()
+    } else {
+        crate::json::parse(&body)?
+    };
+    crate::platforms::register_telegram_webhook(&state, admin.tenant, id, request).await
 }

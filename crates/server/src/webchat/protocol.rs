@@ -135,49 +135,14 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Refused> {
 pub async fn open(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let result = async {
         let customer = customer(&state, &headers).await?;
-        let tenant = customer.session.tenant;
-        let scope = state.store.tenant(tenant);
-        let open = scope
-            .open_conversation_of(customer.session.customer)
-            .await
-            .map_err(Refused::internal)?;
-        let conversation = match open {
-            Some(open) => open,
-            None => {
-                let opened = scope
-                    .open_conversation(customer.session.customer, ConversationState::Queued)
-                    .await
-                    .map_err(Refused::internal)?;
-                let queue = state
-                    .routing
-                    .queue_of(tenant, opened.id)
-                    .await
-                    .map_err(Refused::internal)?;
-                let last_agent = if customer.channel.config.last_agent_mode.enabled {
-                    scope
-                        .last_agent_of(customer.session.customer, opened.id)
-                        .await
-                        .map_err(Refused::internal)?
-                } else {
-                    None
-                };
-                let arrived = Event::ConversationArrived {
-                    conversation: opened.id,
-                    channel: customer.channel.channel_config_id,
-                    queue,
-                    last_agent,
-                };
-                state
-                    .routing
-                    .handle(tenant, arrived)
-                    .await
-                    .map_err(Refused::internal)?;
-                scope
-                    .conversation(opened.id)
-                    .await
-                    .map_err(Refused::internal)?
-            }
-        };
+        let conversation = crate::conversations::open_or_resume(
+            &state,
+            customer.session.tenant,
+            &customer.channel,
+            customer.session.customer,
+        )
+        .await
+        .map_err(Refused::internal)?;
         let body = json!({
             "conversationId": conversation.id,
             "state": conversation.state,

@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::support::*;
 use crate::webchat::{setup, user_data, Page, Setup, NEW_LOADER};
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn events(app: &TestApp, agent: &Session) -> Socket {

@@ -11,6 +11,8 @@ mod browser;
 mod documents;
 mod exports;
 mod isolation;
+mod platform_fake;
 mod resources;
+mod telegram;
 mod validation;
 mod webchat;

@@ -11,8 +11,39 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub base: String,
     pub store: Arc<Store>,
-    _dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
+    dir: tempfile::TempDir,
+    running: Option<Running>,
+    config: ServerConfig,
+    clock: Arc<dyn switchboard_server::Clock>,
+}
+
+/// The server task and the way to stop it.
+struct Running {
+    stop: oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn open_store(dir: &tempfile::TempDir) -> Arc<Store> {
+    let url = format!("sqlite://{}", dir.path().join("switchboard.db").display());
+    let options = StoreOptions {
+        secret_key: [9; 32],
+        node_id: 0,
+    };
+    Arc::new(Store::open(&url, options).await.unwrap())
+}
+
+fn run(
+    listener: tokio::net::TcpListener,
+    store: Arc<Store>,
+    config: ServerConfig,
+    clock: Arc<dyn switchboard_server::Clock>,
+) -> Running {
+    let state = AppState::with_clock(store, config, clock);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let served = tokio::spawn(switchboard_server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Running { stop, served }
 }
 
 pub struct Reply {
@@ -134,34 +165,47 @@ impl TestApp {
 
     /// A server whose routing timers follow `clock`.
     pub async fn start_with_clock(clock: Arc<dyn switchboard_server::Clock>) -> Self {
+        Self::start_with(ServerConfig::default(), clock).await
+    }
+
+    /// A server with its own settings (platform endpoints at a local fake, say).
+    pub async fn start_with(
+        config: ServerConfig,
+        clock: Arc<dyn switchboard_server::Clock>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("switchboard.db").display());
-        let store = Arc::new(
-            Store::open(
-                &url,
-                StoreOptions {
-                    secret_key: [9; 32],
-                    node_id: 0,
-                },
-            )
-            .await
-            .unwrap(),
-        );
+        let store = open_store(&dir).await;
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::with_clock(store.clone(), ServerConfig::default(), clock);
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(switchboard_server::serve(listener, state, async move {
-            let _ = stopped.await;
-        }));
+        let running = Some(run(listener, store.clone(), config.clone(), clock.clone()));
         Self {
             base,
             store,
-            _dir: dir,
-            _stop: stop,
+            dir,
+            running,
+            config,
+            clock,
         }
+    }
+
+    /// Stops the server as an operator would (requests and sends under way finish),
+    /// closes the database, and starts again on it at the same address.
+    pub async fn restart(&mut self) {
+        let running = self.running.take().expect("the server runs");
+        let _ = running.stop.send(());
+        running.served.await.unwrap().unwrap();
+        self.store.close().await;
+        self.store = open_store(&self.dir).await;
+        let address: SocketAddr = self.base.trim_start_matches("http://").parse().unwrap();
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+        self.running = Some(run(
+            listener,
+            self.store.clone(),
+            self.config.clone(),
+            self.clock.clone(),
+        ));
     }
 
     pub fn anonymous(&self) -> Session {

@@ -1,0 +1,235 @@
+//! Turns what platforms delivered into messages of their customers' conversations, in
+//! the order they arrived. A message whose media cannot be fetched is tried again with
+//! growing pauses and, after a few attempts, stored as a text that says what was lost;
+//! any other failure (the database, say) is simply tried again.
+
+use std::time::Duration;
+
+use switchboard_channels::{Inbound, InboundContent, MediaKind};
+use switchboard_domain::channel::ChannelType;
+use switchboard_domain::conversation::{Content, Degrees, NewMessage, Sender, MAX_TEXT_CHARS};
+use switchboard_domain::delivery::retry_delay;
+use switchboard_store::ids::now_millis;
+use switchboard_store::InboundEvent;
+use tokio::sync::watch;
+
+use super::LoadedChannel;
+use crate::{ApiError, AppState};
+
+/// Messages read from the inbox at a time.
+const BATCH: i64 = 64;
+/// Attempts to fetch a message's media before the message is stored without it.
+const MEDIA_ATTEMPTS: u32 = 5;
+/// How long the worker sleeps when nothing wakes it.
+const IDLE: Duration = Duration::from_secs(60);
+
+pub(super) async fn run(state: AppState, mut stopping: watch::Receiver<bool>) {
+    loop {
+        if *stopping.borrow() {
+            return;
+        }
+        let handled = match handle_due(&state).await {
+            Ok(handled) => handled,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the platform inbox failed");
+                0
+            }
+        };
+        if handled == BATCH as usize {
+            continue;
+        }
+        let pause = match state.store.platform().next_inbound_at().await {
+            Ok(Some(due)) => Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0)),
+            Ok(None) => IDLE,
+            Err(_) => Duration::from_secs(1),
+        }
+        .min(IDLE);
+        if pause.is_zero() && handled == 0 {
+            // Due but failing right now: do not spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        tokio::select! {
+            () = state.platforms.inbox.notified() => {}
+            () = tokio::time::sleep(pause) => {}
+            _ = stopping.changed() => {}
+        }
+    }
+}
+
+/// Handles the inbox messages that are due; answers how many it read.
+async fn handle_due(state: &AppState) -> Result<usize, ApiError> {
+    let platform = state.store.platform();
+    let due = platform.pending_inbound(now_millis(), BATCH).await?;
+    for event in &due {
+        match deliver(state, event).await {
+            Ok(()) => platform.inbound_processed(event.id).await?,
+            Err(e) => {
+                let attempts = event.attempts + 1;
+                let next = now_millis()
+                    + i64::try_from(retry_delay(attempts).as_millis()).unwrap_or(i64::MAX);
+                tracing::warn!(inbound = event.id, attempts, error = %e, "a platform message could not join its conversation yet");
+                platform
+                    .inbound_failed(event.id, &e.to_string(), next)
+                    .await?;
+            }
+        }
+    }
+    Ok(due.len())
+}
+
+/// Stores one platform message in its customer's conversation.
+async fn deliver(state: &AppState, event: &InboundEvent) -> Result<(), ApiError> {
+    let inbound: Inbound = serde_json::from_str(&event.payload)
+        .map_err(|e| ApiError::Internal(format!("an unreadable inbox message: {e}")))?;
+    let loaded = LoadedChannel::load(state, event.tenant, event.channel).await?;
+    let scope = state.store.tenant(event.tenant);
+    let name = if inbound.customer.name.trim().is_empty() {
+        default_name(
+            loaded.channel.config.channel_type,
+            &inbound.customer.external_id,
+        )
+    } else {
+        inbound.customer.name.clone()
+    };
+    let customer = scope
+        .customer(event.channel, &inbound.customer.external_id, &name)
+        .await?;
+    let conversation =
+        crate::conversations::open_or_resume(state, event.tenant, &loaded.channel, customer.id)
+            .await?;
+    let contents = match inbound.content {
+        InboundContent::Text { text } => split(&text),
+        InboundContent::Location {
+            latitude,
+            longitude,
+            name,
+            address,
+        } => vec![Content::Location {
+            latitude: Degrees(latitude),
+            longitude: Degrees(longitude),
+            name,
+            address,
+        }],
+        InboundContent::Media { kind, source, name } => {
+            vec![media(state, &loaded, event, conversation.id, kind, &source, &name).await?]
+        }
+    };
+    let single = contents.len() == 1;
+    for (part, content) in contents.into_iter().enumerate() {
+        // The inbox row's id is stable across attempts, so a retry after a crash finds
+        // the message already stored instead of storing it twice.
+        let client_message_id = if single {
+            format!("in-{}", event.id)
+        } else {
+            format!("in-{}.{part}", event.id)
+        };
+        let message = NewMessage {
+            sender: Sender::Customer,
+            client_message_id,
+            content,
+        };
+        message.validate()?;
+        scope.append_message(conversation.id, message).await?;
+    }
+    Ok(())
+}
+
+fn default_name(channel_type: ChannelType, external_id: &str) -> String {
+    let platform = match channel_type {
+        ChannelType::Telegram => "Telegram",
+        ChannelType::Facebook => "Messenger",
+        ChannelType::Whatsapp => "WhatsApp",
+        ChannelType::Line => "LINE",
+        ChannelType::Wechat => "WeChat",
+        ChannelType::Web | ChannelType::Email => "",
+    };
+    let tail: String = external_id
+        .chars()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{platform} user …{tail}")
+}
+
+/// A text longer than a message may be becomes several messages.
+fn split(text: &str) -> Vec<Content> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return vec![Content::Text {
+            text: "[empty message]".into(),
+        }];
+    }
+    chars
+        .chunks(MAX_TEXT_CHARS)
+        .map(|chunk| Content::Text {
+            text: chunk.iter().collect(),
+        })
+        .collect()
+}
+
+/// The media fetched and stored as a file of the conversation; after the last attempt,
+/// or for a file of a type that is not accepted, a text saying what it was.
+async fn media(
+    state: &AppState,
+    loaded: &LoadedChannel,
+    event: &InboundEvent,
+    conversation: switchboard_domain::ConversationId,
+    kind: MediaKind,
+    source: &str,
+    name: &str,
+) -> Result<Content, ApiError> {
+    let what = match kind {
+        MediaKind::Image => "image",
+        MediaKind::Audio => "voice message",
+        MediaKind::Video => "video",
+        MediaKind::File => "file",
+    };
+    let fetched = state
+        .platforms
+        .platforms
+        .fetch_media(loaded.platform(), source)
+        .await;
+    let media = match fetched {
+        Ok(media) => media,
+        Err(e) if event.attempts + 1 < MEDIA_ATTEMPTS => {
+            return Err(ApiError::Upstream(format!("fetching a {what}: {e}")))
+        }
+        Err(e) => {
+            return Ok(Content::Text {
+                text: format!("[a {what} that could not be fetched from the platform: {e}]"),
+            })
+        }
+    };
+    let file_name = [name, media.name.as_deref().unwrap_or_default(), what]
+        .into_iter()
+        .find(|n| !n.trim().is_empty())
+        .unwrap_or(what);
+    let scope = state.store.tenant(event.tenant);
+    match crate::files::upload(&scope, conversation, file_name, &media.content).await {
+        Ok(file) => Ok(crate::files::content_of(file)),
+        Err(crate::files::FileError::Invalid(refused)) => Ok(Content::Text {
+            text: format!("[a {what} '{file_name}' that was not kept: {refused}]"),
+        }),
+        Err(crate::files::FileError::Store(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_platform_texts_become_several_messages() {
+        let long = "x".repeat(MAX_TEXT_CHARS + 1);
+        assert_eq!(split(&long).len(), 2);
+        assert_eq!(split("hi").len(), 1);
+        assert_eq!(
+            default_name(ChannelType::Telegram, "123456789"),
+            "Telegram user …456789"
+        );
+    }
+}
