@@ -4,8 +4,6 @@
 //! delivery over its raw body with the app secret (`X-Hub-Signature-256: sha256=…`, or the
 //! legacy `X-Hub-Signature: sha1=…`), and the Graph API's error answers.
 
-use std::time::Duration;
-
 use http::Method;
 use serde::Deserialize;
 use switchboard_domain::channel::settings::SignatureAlgorithm;
@@ -119,10 +117,7 @@ pub(crate) async fn refusal(response: reqwest::Response, platform: &str) -> Send
     }
     reason.push(')');
     if is_transient(code) {
-        SendError::Retry {
-            after: after.or(Some(Duration::from_secs(30))),
-            reason,
-        }
+        SendError::Retry { after, reason }
     } else {
         SendError::from_status(status, after, reason)
     }

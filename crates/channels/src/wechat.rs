@@ -147,8 +147,13 @@ fn token_expired(errcode: i64) -> bool {
 fn refusal(answer: &ApiAnswer) -> SendError {
     let reason = format!("WeChat: {} (errcode {})", answer.errmsg, answer.errcode);
     match answer.errcode {
-        // System busy, and the per-minute and per-day call limits.
-        -1 | 45009 | 45011 => SendError::Retry {
+        // "System busy, try again later".
+        -1 => SendError::Retry {
+            after: None,
+            reason,
+        },
+        // The per-minute and the daily call quotas.
+        45009 | 45011 => SendError::Retry {
             after: Some(Duration::from_secs(60)),
             reason,
         },
@@ -213,9 +218,17 @@ impl Platforms {
         let mut renew = false;
         loop {
             let token = self.wechat_token(channel, renew).await?;
-            let answer: ApiAnswer = call(token)
-                .send()
-                .await?
+            let response = call(token).send().await?;
+            let status = response.status();
+            if !status.is_success() {
+                let after = crate::retry_after(response.headers());
+                return Err(SendError::from_status(
+                    status,
+                    after,
+                    format!("WeChat answered {status}"),
+                ));
+            }
+            let answer: ApiAnswer = response
                 .json()
                 .await
                 .map_err(|e| SendError::retry(format!("WeChat answered unreadably: {e}")))?;

@@ -51,7 +51,7 @@ pub enum DeliveryOutcome {
     Failed { error: String },
 }
 
-/// A delivery whose state changed in a way its conversation's agent should hear of.
+/// A delivery whose state changed, for its conversation's agent to hear of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryChange {
     pub tenant: TenantId,
@@ -233,7 +233,7 @@ impl Platform<'_> {
         Ok(claimed.rows_affected() == 1)
     }
 
-    /// Records how an attempt ended; answers the change when the reply failed for good.
+    /// Records how an attempt ended; answers where the reply stands now.
     pub async fn finish_delivery(
         &self,
         conversation: ConversationId,
@@ -271,9 +271,6 @@ impl Platform<'_> {
         .bind(seq)
         .execute(&self.store.write)
         .await?;
-        if state != DeliveryState::Failed {
-            return Ok(None);
-        }
         self.delivery_change(conversation, seq).await
     }
 
@@ -315,7 +312,7 @@ impl Platform<'_> {
     }
 
     /// Applies a platform's report on a reply it took, if it moves the reply forward;
-    /// answers the change when the reply failed.
+    /// answers where the reply stands then.
     pub async fn report_delivery(
         &self,
         channel: ChannelId,

@@ -334,8 +334,8 @@ async fn held(
 
 /// The agent's events as JSON text frames: `assigned` (a conversation for the agent),
 /// `message` (from a customer), `customerLeft`, `wrapUpStarted`, `wrapUpEnded`, and
-/// `deliveryFailed` (a reply that will not reach a customer on a messaging platform, with
-/// the reason), and `resync` when the connection fell behind (fetch conversations and
+/// `delivery` (where a reply to a customer on a messaging platform stands: sent,
+/// delivered, read, pending another attempt, or failed with the reason), and `resync` when the connection fell behind (fetch conversations and
 /// messages again).
 #[utoipa::path(get, path = "/api/v1/agent/events", tag = "agent", responses((status = 101, description = "WebSocket of agent events")))]
 pub async fn events(

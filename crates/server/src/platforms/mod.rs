@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde_json::json;
 use switchboard_channels::{Channel as PlatformChannel, Credentials, Platforms};
 use switchboard_domain::channel::Channel;
+use switchboard_domain::delivery::DeliveryState;
 use switchboard_domain::{ChannelId, TenantId};
 use switchboard_store::DeliveryChange;
 use tokio::sync::{watch, Notify};
@@ -71,18 +72,21 @@ impl LoadedChannel {
     }
 }
 
-/// Tells the conversation's agent that a reply will not reach the customer.
-pub(crate) fn report_failure(state: &AppState, change: &DeliveryChange) {
-    tracing::warn!(
-        conversation = %change.status.conversation_id,
-        seq = change.status.seq,
-        reason = change.status.last_error.as_deref().unwrap_or_default(),
-        "a reply could not be delivered"
-    );
+/// Tells the conversation's agent where a reply stands (sent, delivered, read, to be
+/// tried again, failed and why).
+pub(crate) fn announce_delivery(state: &AppState, change: &DeliveryChange) {
+    if change.status.state == DeliveryState::Failed {
+        tracing::warn!(
+            conversation = %change.status.conversation_id,
+            seq = change.status.seq,
+            reason = change.status.last_error.as_deref().unwrap_or_default(),
+            "a reply could not be delivered"
+        );
+    }
     if let Some(agent) = change.agent {
         state.agent_hub.send(
             agent,
-            json!({"type": "deliveryFailed", "delivery": change.status}),
+            json!({"type": "delivery", "delivery": change.status}),
         );
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{report_failure, LoadedChannel};
+use super::{announce_delivery, LoadedChannel};
 use crate::{ApiError, AppState};
 
 /// Replies being sent at once.
@@ -86,7 +86,7 @@ async fn recover(state: &AppState) {
     match state.store.platform().recover_deliveries(IDEMPOTENT).await {
         Ok(changes) => {
             for change in &changes {
-                report_failure(state, change);
+                announce_delivery(state, change);
             }
         }
         Err(e) => tracing::error!(error = %e, "recovering interrupted replies failed"),
@@ -157,7 +157,7 @@ async fn attempt(state: AppState, delivery: DueDelivery) -> Attempt {
         .finish_delivery(delivery.conversation, delivery.seq, &outcome)
         .await
     {
-        Ok(Some(change)) => report_failure(&state, &change),
+        Ok(Some(change)) => announce_delivery(&state, &change),
         Ok(None) => {}
         Err(e) => {
             tracing::error!(error = %e, conversation = %delivery.conversation, seq = delivery.seq, "recording a send failed")

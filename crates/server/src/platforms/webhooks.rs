@@ -17,7 +17,7 @@ use switchboard_domain::channel::ChannelType;
 use switchboard_domain::delivery::DeliveryState;
 use switchboard_domain::{ChannelId, Rule, TenantId, ValidationError};
 
-use super::{report_failure, LoadedChannel};
+use super::{announce_delivery, LoadedChannel};
 use crate::{ApiError, AppState};
 
 fn plain(status: StatusCode, body: String) -> Response {
@@ -119,8 +119,8 @@ async fn keep(
             .platform()
             .report_delivery(channel, &report.platform_message_id, status, error)
             .await?;
-        if let Some(change) = change.filter(|c| c.status.state == DeliveryState::Failed) {
-            report_failure(state, &change);
+        if let Some(change) = change {
+            announce_delivery(state, &change);
         }
     }
     Ok(())

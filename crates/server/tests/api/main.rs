@@ -13,6 +13,7 @@ mod exports;
 mod isolation;
 mod platform_fake;
 mod resources;
+mod social;
 mod telegram;
 mod validation;
 mod webchat;

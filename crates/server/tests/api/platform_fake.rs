@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
@@ -24,7 +24,6 @@ pub const WHATSAPP_NUMBER: &str = "5550001";
 
 #[derive(Debug, Clone)]
 pub struct Call {
-    pub method: Method,
     pub path: String,
     pub query: String,
     pub headers: HeaderMap,
@@ -138,7 +137,6 @@ impl Fake {
 
 async fn answer(
     State((shared, base)): State<(Arc<Shared>, url::Url)>,
-    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -150,7 +148,6 @@ async fn answer(
         None
     };
     let call = Call {
-        method: method.clone(),
         path: path.clone(),
         query: uri.query().unwrap_or_default().to_owned(),
         headers,
