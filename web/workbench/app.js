@@ -152,15 +152,50 @@ function onEvent(event) {
       }
       render();
       break;
+    case "delivery":
+      mark(event.delivery.conversationId, (entry) => {
+        entry.deliveries.set(event.delivery.seq, event.delivery);
+      });
+      break;
     case "resync":
       refreshAll();
       break;
   }
 }
 
+// Where replies to a customer on a messaging platform stand; web chat has none.
+async function loadDeliveries(id) {
+  const deliveries = await api("GET", "/agent/conversations/" + id + "/deliveries").catch(() => []);
+  mark(id, (entry) => {
+    for (const delivery of deliveries) {
+      entry.deliveries.set(delivery.seq, delivery);
+    }
+  });
+}
+
+const DELIVERY_LABELS = {
+  pending: "⏳ waiting to be sent",
+  sending: "⏳ sending",
+  sent: "✓ sent",
+  delivered: "✓✓ delivered",
+  read: "✓✓ read",
+  failed: "⚠ not delivered",
+};
+
+function deliveryNote(delivery) {
+  const note = document.createElement("small");
+  note.className = "delivery " + delivery.state;
+  note.textContent = DELIVERY_LABELS[delivery.state] || delivery.state;
+  if (delivery.lastError && delivery.state !== "sent") {
+    note.textContent += ": " + delivery.lastError;
+  }
+  return note;
+}
+
 function track(conversation) {
   if (!state.conversations.has(conversation.id)) {
-    state.conversations.set(conversation.id, { conversation, messages: [], lastSeq: 0, unread: 0, wrappingUp: conversation.state === "wrapUp" });
+    state.conversations.set(conversation.id, { conversation, messages: [], lastSeq: 0, unread: 0, wrappingUp: conversation.state === "wrapUp", deliveries: new Map() });
+    loadDeliveries(conversation.id);
   }
   render();
 }
@@ -238,6 +273,10 @@ function render() {
     item.className = message.sender.kind;
     item.dataset.seq = String(message.seq);
     item.appendChild(describe(entry.conversation.id, message.content));
+    const delivery = entry.deliveries.get(message.seq);
+    if (delivery) {
+      item.appendChild(deliveryNote(delivery));
+    }
     messages.appendChild(item);
   }
   messages.scrollTop = messages.scrollHeight;

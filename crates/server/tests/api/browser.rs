@@ -539,3 +539,89 @@ async fn refused_tokens_bad_signatures_and_stale_timestamps_keep_the_widget_out(
         client.close().await.unwrap();
     }
 }
+
+/// A Telegram customer (through the local fake of the Bot API) reaches the workbench, and
+/// a reply Telegram refuses for good is flagged on the agent's screen with the reason.
+#[tokio::test]
+async fn a_reply_a_platform_refuses_is_flagged_in_the_workbench() {
+    if prerequisites().is_none() {
+        return;
+    }
+    let fake = crate::platform_fake::Fake::start().await;
+    let config = switchboard_server::ServerConfig {
+        platform_endpoints: fake.endpoints(),
+        ..Default::default()
+    };
+    let app =
+        TestApp::start_with(config, std::sync::Arc::new(switchboard_server::SystemClock)).await;
+    let demo = bootstrap::ensure_demo(&app.store, None).await.unwrap();
+    let admin = app.login(&demo.admin.account, &demo.admin.password).await;
+    let web = admin
+        .get(&format!("/api/v1/channels/{}", demo.channel_config_id))
+        .await
+        .expect(200);
+    let telegram = json!({"accessCode": "TG", "name": "telegram", "type": "TELEGRAM",
+        "calledRouteId": web["calledRouteId"],
+        "secrets": {"botToken": "123456:ABCdefGhIJKlmNoPQRstuVWXyz0123456789", "webhookSecret": "hook"}});
+    let channel = admin.post("/api/v1/channels", telegram).await.expect(201);
+
+    let (_driver, driver) = chromedriver().await;
+    let agent = agent_desk(driver, &app, &demo).await;
+    let update = json!({"update_id": 1, "message": {"message_id": 1, "date": 1_700_000_000,
+        "chat": {"id": 4242, "type": "private"}, "from": {"id": 4242, "is_bot": false, "first_name": "Ann"},
+        "text": "Hello from Telegram"}});
+    let delivered = reqwest::Client::new()
+        .post(format!(
+            "{}/webhooks/telegram/{}",
+            app.base,
+            channel["channelConfigId"].as_str().unwrap()
+        ))
+        .header("x-telegram-bot-api-secret-token", "hook")
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), 200);
+    until(
+        &agent,
+        "document.querySelectorAll('#conversations li').length > 0",
+    )
+    .await;
+    // The list is drawn anew on every event (deliveries included): click in one step.
+    run(
+        &agent,
+        "document.querySelector('#conversations li').click();",
+        vec![],
+    )
+    .await;
+    until(
+        &agent,
+        "document.getElementById('messages').textContent.includes('Hello from Telegram')",
+    )
+    .await;
+    fake.refuse_next(
+        1,
+        403,
+        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    );
+    agent
+        .find(Locator::Id("reply-text"))
+        .await
+        .unwrap()
+        .send_keys("Are you still there?")
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#reply button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &agent,
+        "[...document.querySelectorAll('#messages li.agent small.delivery.failed')]
+            .some(e => e.textContent.includes('blocked by the user'))",
+    )
+    .await;
+}
