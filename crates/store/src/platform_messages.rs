@@ -13,6 +13,7 @@ use switchboard_domain::{ChannelId, ConversationId, EmployeeId, TenantId};
 
 use crate::error::{corrupt, Result};
 use crate::ids::now_millis;
+use crate::scoped::Placeholders;
 use crate::text::from_json;
 use crate::{Platform, TenantScope};
 
@@ -58,6 +59,10 @@ pub struct DeliveryChange {
     pub agent: Option<EmployeeId>,
     pub status: DeliveryStatus,
 }
+
+/// A pending reply with no earlier reply of its conversation still pending or being sent.
+const HEAD_OF_LINE: &str = "d.state = 'pending' AND NOT EXISTS (SELECT 1 FROM deliveries e \
+     WHERE e.conversation_id = d.conversation_id AND e.seq < d.seq AND e.state IN ('pending', 'sending'))";
 
 const STATUS_COLUMNS: &str =
     "d.conversation_id, d.seq, d.state, d.attempts, d.last_error, d.updated_at";
@@ -175,23 +180,29 @@ impl Platform<'_> {
         Ok(done.rows_affected())
     }
 
-    /// Replies due to be sent, each the first unsent one of its conversation.
-    pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>> {
-        let rows = sqlx::query(
+    /// Replies due to be sent, each the first unsent one of its conversation, leaving
+    /// out the `paused` channels.
+    pub async fn due_deliveries(
+        &self,
+        now: i64,
+        limit: i64,
+        paused: &[ChannelId],
+    ) -> Result<Vec<DueDelivery>> {
+        let sql = format!(
             "SELECT d.conversation_id, d.seq, d.tenant_id, d.channel_id, d.attempts, cu.external_id, m.content \
              FROM deliveries d \
              JOIN messages m ON m.conversation_id = d.conversation_id AND m.seq = d.seq \
              JOIN conversations c ON c.id = d.conversation_id \
              JOIN customers cu ON cu.id = c.customer_id \
-             WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.conversation_id = d.conversation_id \
-                             AND e.seq < d.seq AND e.state IN ('pending', 'sending')) \
+             WHERE {HEAD_OF_LINE} AND d.next_attempt_at <= $1{} \
              ORDER BY d.next_attempt_at, d.conversation_id, d.seq LIMIT $2",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.store.read)
-        .await?;
+            self.not_paused(paused, 3)
+        );
+        let mut query = sqlx::query(&sql).bind(now).bind(limit);
+        for channel in paused {
+            query = query.bind(channel.0);
+        }
+        let rows = query.fetch_all(&self.store.read).await?;
         rows.iter()
             .map(|row| {
                 Ok(DueDelivery {
@@ -207,16 +218,31 @@ impl Platform<'_> {
             .collect()
     }
 
-    /// When the earliest reply whose turn it is will be due.
-    pub async fn next_delivery_at(&self) -> Result<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT MIN(d.next_attempt_at) AS due FROM deliveries d WHERE d.state = 'pending' \
-             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.conversation_id = d.conversation_id \
-                             AND e.seq < d.seq AND e.state IN ('pending', 'sending'))",
-        )
-        .fetch_one(&self.store.read)
-        .await?;
+    /// When the earliest reply whose turn it is will be due, leaving out the `paused`
+    /// channels.
+    pub async fn next_delivery_at(&self, paused: &[ChannelId]) -> Result<Option<i64>> {
+        let sql = format!(
+            "SELECT MIN(d.next_attempt_at) AS due FROM deliveries d WHERE {HEAD_OF_LINE}{}",
+            self.not_paused(paused, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for channel in paused {
+            query = query.bind(channel.0);
+        }
+        let row = query.fetch_one(&self.store.read).await?;
         Ok(row.try_get("due")?)
+    }
+
+    /// ` AND d.channel_id NOT IN (…)`, its parameters numbered from `first`.
+    fn not_paused(&self, paused: &[ChannelId], first: usize) -> String {
+        if paused.is_empty() {
+            return String::new();
+        }
+        let mut placeholders = Placeholders::starting_at(self.store.backend, first);
+        format!(
+            " AND d.channel_id NOT IN ({})",
+            placeholders.list(paused.len())
+        )
     }
 
     /// Marks a reply as being sent; `false` if another worker took it first.

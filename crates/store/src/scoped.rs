@@ -106,11 +106,27 @@ pub(crate) fn found(done: AnyQueryResult) -> Result<()> {
 pub(crate) struct Placeholders {
     backend: Backend,
     used: usize,
+    /// Numbered on SQLite too (`?3`), to follow numbered ones written by hand: an
+    /// anonymous `?` takes the number after the highest seen *before it in the text*.
+    numbered: bool,
 }
 
 impl Placeholders {
     pub(crate) fn new(backend: Backend) -> Self {
-        Self { backend, used: 0 }
+        Self {
+            backend,
+            used: 0,
+            numbered: false,
+        }
+    }
+
+    /// Placeholders numbered from `first`, in a statement that has `$1` … `$first-1`.
+    pub(crate) fn starting_at(backend: Backend, first: usize) -> Self {
+        Self {
+            backend,
+            used: first.saturating_sub(1),
+            numbered: true,
+        }
     }
 
     /// `count` placeholders separated by commas.
@@ -119,7 +135,8 @@ impl Placeholders {
         for _ in 0..count {
             self.used += 1;
             list.push(match self.backend {
-                Backend::Sqlite => "?".to_owned(),
+                Backend::Sqlite if !self.numbered => "?".to_owned(),
+                Backend::Sqlite => format!("?{}", self.used),
                 Backend::Postgres => format!("${}", self.used),
             });
         }

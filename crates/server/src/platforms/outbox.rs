@@ -102,14 +102,12 @@ async fn start_due(
 ) -> Result<Option<Instant>, ApiError> {
     let platform = state.store.platform();
     let room = IN_FLIGHT - sending.len();
+    let paused: Vec<ChannelId> = paused.keys().copied().collect();
     let due = platform
-        .due_deliveries(now_millis(), i64::try_from(room * 2).unwrap_or(32))
+        .due_deliveries(now_millis(), i64::try_from(room).unwrap_or(16), &paused)
         .await?;
     for delivery in due {
-        if sending.len() >= IN_FLIGHT {
-            break;
-        }
-        if busy.contains(&delivery.conversation) || paused.contains_key(&delivery.channel) {
+        if busy.contains(&delivery.conversation) {
             continue;
         }
         if !platform
@@ -121,7 +119,7 @@ async fn start_due(
         busy.insert(delivery.conversation);
         sending.spawn(attempt(state.clone(), delivery));
     }
-    let next = platform.next_delivery_at().await?;
+    let next = platform.next_delivery_at(&paused).await?;
     Ok(next.map(|at| {
         let wait = u64::try_from(at - now_millis()).unwrap_or(0);
         Instant::now() + Duration::from_millis(wait)

@@ -1640,33 +1640,53 @@ mod platform_messages {
         }
         let platform = store.platform();
         let now = i64::MAX / 4;
-        let due = platform.due_deliveries(now, 10).await.unwrap();
+        let due = platform.due_deliveries(now, 10, &[]).await.unwrap();
         assert_eq!(due.len(), 1, "one at a time per conversation: {due:?}");
+        assert!(
+            platform
+                .due_deliveries(now, 10, &[channel])
+                .await
+                .unwrap()
+                .is_empty(),
+            "a paused channel's replies wait"
+        );
         assert_eq!(
             (due[0].seq, due[0].recipient.as_str(), due[0].channel),
             (2, "4242", channel)
         );
         assert!(platform.begin_delivery(id, 2).await.unwrap());
         assert!(!platform.begin_delivery(id, 2).await.unwrap(), "taken once");
-        assert!(platform.due_deliveries(now, 10).await.unwrap().is_empty());
+        assert!(platform
+            .due_deliveries(now, 10, &[])
+            .await
+            .unwrap()
+            .is_empty());
         let retry = DeliveryOutcome::RetryAt {
             at: now + 1,
             error: "429: retry after 1".into(),
         };
-        assert_eq!(platform.finish_delivery(id, 2, &retry).await.unwrap(), None);
+        let waiting = platform.finish_delivery(id, 2, &retry).await.unwrap();
+        assert_eq!(
+            waiting.map(|c| (c.status.state, c.status.last_error)),
+            Some((DeliveryState::Pending, Some("429: retry after 1".into())))
+        );
         assert!(
-            platform.due_deliveries(now, 10).await.unwrap().is_empty(),
+            platform
+                .due_deliveries(now, 10, &[])
+                .await
+                .unwrap()
+                .is_empty(),
             "the waiting reply holds back the next"
         );
-        assert_eq!(platform.next_delivery_at().await.unwrap(), Some(now + 1));
-        let due = platform.due_deliveries(now + 1, 10).await.unwrap();
+        assert_eq!(platform.next_delivery_at(&[]).await.unwrap(), Some(now + 1));
+        let due = platform.due_deliveries(now + 1, 10, &[]).await.unwrap();
         assert_eq!((due[0].seq, due[0].attempts), (2, 1));
         assert!(platform.begin_delivery(id, 2).await.unwrap());
         let sent = DeliveryOutcome::Sent {
             platform_message_id: Some("77".into()),
         };
         platform.finish_delivery(id, 2, &sent).await.unwrap();
-        let due = platform.due_deliveries(now + 1, 10).await.unwrap();
+        let due = platform.due_deliveries(now + 1, 10, &[]).await.unwrap();
         assert_eq!(due[0].seq, 3);
 
         assert!(platform.begin_delivery(id, 3).await.unwrap());
