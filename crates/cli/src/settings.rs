@@ -350,6 +350,36 @@ mod tests {
     }
 
     #[test]
+    fn platform_urls_are_checked_and_end_with_a_slash() {
+        let serve = ServeFlags {
+            telegram_api_url: Some("http://127.0.0.1:8081/tg".into()),
+            public_url: Some("https://cc.example.com".into()),
+            ..ServeFlags::default()
+        };
+        let s = Settings::resolve(&CommonFlags::default(), &serve).unwrap();
+        assert_eq!(
+            s.platform_endpoints.telegram.as_str(),
+            "http://127.0.0.1:8081/tg/"
+        );
+        assert_eq!(
+            s.platform_endpoints.graph.as_str(),
+            "https://graph.facebook.com/v21.0/"
+        );
+        for bad in [
+            ServeFlags {
+                line_api_url: Some("ftp://example.com".into()),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                public_url: Some("cc.example.com".into()),
+                ..ServeFlags::default()
+            },
+        ] {
+            assert!(Settings::resolve(&CommonFlags::default(), &bad).is_err());
+        }
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
