@@ -3,14 +3,15 @@
 //! them, kept as `<page id>:<PSID>` so that replies leave from the page written to, with
 //! that page's token.
 
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::meta::{self, Checked};
 use crate::{
-    read_media, split_text, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent,
-    Media, MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
+    file_part, read_media, split_text, Accepted, Answer, Channel, ChannelError, Inbound,
+    InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent,
+    WebhookRequest,
 };
 
 /// Messenger's limit on one text message.
@@ -226,10 +227,7 @@ pub(crate) async fn send(
             };
             let attachment =
                 json!({"attachment": {"type": kind, "payload": {"is_reusable": false}}});
-            let part = Part::bytes(content.clone())
-                .file_name(name.clone())
-                .mime_str(mime_type)
-                .map_err(|e| SendError::permanent(format!("bad file type: {e}")))?;
+            let part = file_part(name, mime_type, content)?;
             let form = Form::new()
                 .text("recipient", recipient.to_string())
                 .text("messaging_type", "RESPONSE")

@@ -468,25 +468,35 @@ async fn read_media(response: reqwest::Response) -> Result<Vec<u8>, ChannelError
             "the platform answered {status} for a media file"
         )));
     }
+    let too_large =
+        || ChannelError::Platform(format!("the file is larger than {MAX_MEDIA_BYTES} bytes"));
     if response
         .content_length()
         .is_some_and(|n| n > MAX_MEDIA_BYTES as u64)
     {
-        return Err(ChannelError::Platform(format!(
-            "the file is larger than {MAX_MEDIA_BYTES} bytes"
-        )));
+        return Err(too_large());
     }
     let mut response = response;
     let mut content = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         if content.len() + chunk.len() > MAX_MEDIA_BYTES {
-            return Err(ChannelError::Platform(format!(
-                "the file is larger than {MAX_MEDIA_BYTES} bytes"
-            )));
+            return Err(too_large());
         }
         content.extend_from_slice(&chunk);
     }
     Ok(content)
+}
+
+/// A file as a multipart part, with its name and type.
+fn file_part(
+    name: &str,
+    mime_type: &str,
+    content: &[u8],
+) -> Result<reqwest::multipart::Part, SendError> {
+    reqwest::multipart::Part::bytes(content.to_vec())
+        .file_name(name.to_owned())
+        .mime_str(mime_type)
+        .map_err(|e| SendError::permanent(format!("bad file type: {e}")))
 }
 
 /// The `Retry-After` header in seconds, if present.

@@ -6,14 +6,15 @@
 use std::time::Duration;
 
 use http::Method;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::signature::same;
 use crate::{
-    read_media, split_text, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent,
-    Media, MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
+    file_part, read_media, split_text, Accepted, Answer, Channel, ChannelError, Inbound,
+    InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent,
+    WebhookRequest,
 };
 
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -342,10 +343,7 @@ pub(crate) async fn send(
                 MediaKind::File => ("sendDocument", "document"),
             };
             let url = method_url(platforms, channel, method).map_err(refused)?;
-            let part = Part::bytes(content.clone())
-                .file_name(name.clone())
-                .mime_str(mime_type)
-                .map_err(|e| SendError::permanent(format!("bad file type: {e}")))?;
+            let part = file_part(name, mime_type, content)?;
             let form = Form::new()
                 .text("chat_id", chat.to_string())
                 .part(field, part);

@@ -11,14 +11,14 @@
 use std::time::{Duration, Instant};
 
 use http::Method;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::signature::{same, sha1_hex};
 use crate::{
-    read_media, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent, Media, MediaKind,
-    Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
+    file_part, read_media, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent, Media,
+    MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
 };
 
 /// WeChat access tokens live 7200 s; renew a while before.
@@ -213,12 +213,12 @@ impl Platforms {
     async fn wechat_call(
         &self,
         channel: Channel<'_>,
-        call: impl Fn(String) -> reqwest::RequestBuilder,
+        call: impl Fn(String) -> Result<reqwest::RequestBuilder, SendError>,
     ) -> Result<ApiAnswer, SendError> {
         let mut renew = false;
         loop {
             let token = self.wechat_token(channel, renew).await?;
-            let response = call(token).send().await?;
+            let response = call(token)?.send().await?;
             let status = response.status();
             if !status.is_success() {
                 let after = crate::retry_after(response.headers());
@@ -278,14 +278,11 @@ pub(crate) async fn send(
                     url.query_pairs_mut()
                         .append_pair("access_token", &token)
                         .append_pair("type", kind);
-                    let part = Part::bytes(content.clone())
-                        .file_name(name.clone())
-                        .mime_str(mime_type)
-                        .unwrap_or_else(|_| Part::bytes(content.clone()).file_name(name.clone()));
-                    platforms
+                    let part = file_part(name, mime_type, content)?;
+                    Ok(platforms
                         .http
                         .post(url)
-                        .multipart(Form::new().part("media", part))
+                        .multipart(Form::new().part("media", part)))
                 })
                 .await?;
             let media_id = uploaded
@@ -298,7 +295,7 @@ pub(crate) async fn send(
         .wechat_call(channel, |token| {
             let mut url = send_url.clone();
             url.query_pairs_mut().append_pair("access_token", &token);
-            platforms.http.post(url).json(&body)
+            Ok(platforms.http.post(url).json(&body))
         })
         .await?;
     Ok(Sent {

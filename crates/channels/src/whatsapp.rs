@@ -2,15 +2,15 @@
 //! A channel is one business phone number; a customer is a WhatsApp id (`wa_id`).
 //! Deliveries carry customers' `messages` and the `statuses` of replies sent before.
 
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::meta::{self, Checked};
 use crate::{
-    read_media, split_text, Accepted, Answer, Channel, ChannelError, DeliveryReport, Inbound,
-    InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, ReportedStatus, SendError,
-    Sent, WebhookRequest,
+    file_part, read_media, split_text, Accepted, Answer, Channel, ChannelError, DeliveryReport,
+    Inbound, InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, ReportedStatus,
+    SendError, Sent, WebhookRequest,
 };
 
 /// WhatsApp's limit on one text message.
@@ -341,10 +341,7 @@ async fn upload(
     let url = platforms
         .url(&platforms.endpoints.graph, &format!("{phone}/media"))
         .map_err(|e| SendError::permanent(e.to_string()))?;
-    let part = Part::bytes(content.to_vec())
-        .file_name(name.to_owned())
-        .mime_str(mime_type)
-        .map_err(|e| SendError::permanent(format!("bad file type: {e}")))?;
+    let part = file_part(name, mime_type, content)?;
     let form = Form::new()
         .text("messaging_product", "whatsapp")
         .text("type", mime_type.to_owned())

@@ -298,6 +298,24 @@ async fn agent_desk(driver: u16, app: &TestApp, demo: &Demo) -> Client {
     agent
 }
 
+/// The agent types a reply in the workbench and sends it.
+async fn agent_replies(agent: &Client, text: &str) {
+    agent
+        .find(Locator::Id("reply-text"))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#reply button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// The demo tenant, validating tokens with an example backend (answered with its base
 /// URL) and with the third-party key [`KEY`] on its web channel.
 async fn prepared() -> (TestApp, Demo, Child, String) {
@@ -360,20 +378,7 @@ async fn the_seed_pages_chat_with_an_agent_in_the_workbench() {
         "document.getElementById('customer-name').textContent === 'Zhang San'",
     )
     .await;
-    agent
-        .find(Locator::Id("reply-text"))
-        .await
-        .unwrap()
-        .send_keys("On its way!")
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#reply button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    agent_replies(&agent, "On its way!").await;
     until(&customer, &delivered("On its way!")).await;
 
     // The customer rates the service, now that an agent has answered.
@@ -604,20 +609,7 @@ async fn a_reply_a_platform_refuses_is_flagged_in_the_workbench() {
         403,
         json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
     );
-    agent
-        .find(Locator::Id("reply-text"))
-        .await
-        .unwrap()
-        .send_keys("Are you still there?")
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#reply button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    agent_replies(&agent, "Are you still there?").await;
     until(
         &agent,
         "[...document.querySelectorAll('#messages li.agent small.delivery.failed')]
