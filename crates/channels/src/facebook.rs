@@ -254,6 +254,44 @@ async fn answer(response: reqwest::Response) -> Result<SendAnswer, SendError> {
     })
 }
 
+#[derive(Debug, Deserialize)]
+struct Profile {
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+}
+
+/// The person's name from the User Profile API, asked with the page's token.
+pub(crate) async fn customer_name(
+    platforms: &Platforms,
+    channel: Channel<'_>,
+    to: &str,
+) -> Result<String, ChannelError> {
+    let (page, psid) = to
+        .split_once(':')
+        .ok_or_else(|| ChannelError::Malformed(format!("'{to}' is not a page and a PSID")))?;
+    let token = channel
+        .credentials
+        .named(&format!("pageToken:{page}"))
+        .ok_or(ChannelError::MissingCredential("page token"))?;
+    let mut url = platforms.url(&platforms.endpoints.graph, psid)?;
+    url.query_pairs_mut()
+        .append_pair("fields", "first_name,last_name")
+        .append_pair("access_token", token);
+    let response = platforms.http.get(url).send().await?;
+    if !response.status().is_success() {
+        return Err(ChannelError::Platform(format!(
+            "Messenger answered {} for a profile",
+            response.status()
+        )));
+    }
+    let profile: Profile = response.json().await?;
+    Ok(format!("{} {}", profile.first_name, profile.last_name)
+        .trim()
+        .to_owned())
+}
+
 /// Messenger hands attachments out as URLs on its content servers.
 pub(crate) async fn fetch_media(platforms: &Platforms, url: &str) -> Result<Media, ChannelError> {
     let content = read_media(platforms.http.get(url).send().await?).await?;

@@ -14,6 +14,7 @@ mod meta;
 mod signature;
 mod telegram;
 mod wechat;
+mod wechat_crypt;
 mod whatsapp;
 
 use std::collections::{BTreeMap, HashMap};
@@ -441,6 +442,23 @@ impl Platforms {
                 "a {} channel has no platform media",
                 channel.config.channel_type.as_str()
             ))),
+        }
+    }
+
+    /// The name a platform shows for a customer whose messages carry none (Messenger,
+    /// LINE), from the platform's profile API; `None` when it will not say.
+    pub async fn customer_name(&self, channel: Channel<'_>, external_id: &str) -> Option<String> {
+        let named = match channel.config.channel_type {
+            ChannelType::Facebook => facebook::customer_name(self, channel, external_id).await,
+            ChannelType::Line => line::customer_name(self, channel, external_id).await,
+            _ => return None,
+        };
+        match named {
+            Ok(name) => Some(name).filter(|n| !n.trim().is_empty()),
+            Err(e) => {
+                tracing::debug!(error = %e, "the platform gave no customer name");
+                None
+            }
         }
     }
 

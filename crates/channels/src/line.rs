@@ -289,6 +289,31 @@ async fn sent(response: reqwest::Response) -> Result<Sent, SendError> {
     })
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    display_name: String,
+}
+
+/// The user's display name from the profile API.
+pub(crate) async fn customer_name(
+    platforms: &Platforms,
+    channel: Channel<'_>,
+    user: &str,
+) -> Result<String, ChannelError> {
+    let token = channel.credentials.get("channelAccessToken")?;
+    let url = platforms.url(&platforms.endpoints.line, &format!("v2/bot/profile/{user}"))?;
+    let response = platforms.http.get(url).bearer_auth(token).send().await?;
+    if !response.status().is_success() {
+        return Err(ChannelError::Platform(format!(
+            "LINE answered {} for a profile",
+            response.status()
+        )));
+    }
+    let profile: Profile = response.json().await?;
+    Ok(profile.display_name)
+}
+
 pub(crate) async fn fetch_media(
     platforms: &Platforms,
     channel: Channel<'_>,

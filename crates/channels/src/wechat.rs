@@ -5,8 +5,10 @@
 //! retries three times; `MsgId` identifies a message across them), replies go through the
 //! customer-service message API with an access token that is cached until it expires.
 //!
-//! Only the plaintext and the compatible encryption modes are read: in safe mode the
-//! message is only in `<Encrypt>`, which is refused with a clear error.
+//! In safe and compatible mode a message comes encrypted in `<Encrypt>`, signed by
+//! `msg_signature`: with the channel's `encodingAesKey` it is checked and decrypted (see
+//! `wechat_crypt`) and its plaintext copy, if any, is not trusted. Without the key, a
+//! compatible-mode message is read from its plaintext copy.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::signature::{same, sha1_hex};
+use crate::wechat_crypt;
 use crate::{
     file_part, read_media, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent, Media,
     MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
@@ -42,13 +45,36 @@ pub(crate) fn accept(
     match *request.method {
         Method::GET => Ok(Accepted::answer_only(Answer::text(param("echostr")))),
         Method::POST => {
-            let message: Message = quick_xml::de::from_reader(request.body)
-                .map_err(|e| ChannelError::Malformed(format!("not a WeChat message: {e}")))?;
-            if message.msg_type.is_none() && message.encrypt.is_some() {
-                return Err(ChannelError::Unsupported(
-                    "the account is in safe mode (encrypted messages); switch it to plaintext or compatible mode".into(),
-                ));
-            }
+            let envelope = parse(request.body)?;
+            let message = match (
+                &envelope.encrypt,
+                channel.credentials.named("encodingAesKey"),
+            ) {
+                (Some(encrypted), Some(key)) => {
+                    let expected = wechat_crypt::message_signature(
+                        token,
+                        param("timestamp"),
+                        param("nonce"),
+                        encrypted,
+                    );
+                    if !same(param("msg_signature").as_bytes(), expected.as_bytes()) {
+                        return Err(ChannelError::Forbidden(
+                            "msg_signature does not match the encrypted message".into(),
+                        ));
+                    }
+                    let app_id = channel
+                        .config
+                        .wechat
+                        .as_ref()
+                        .map(|s| s.app_id.as_str())
+                        .unwrap_or_default();
+                    parse(wechat_crypt::decrypt(key, encrypted, app_id)?.as_bytes())?
+                }
+                (Some(_), None) if envelope.msg_type.is_none() => {
+                    return Err(ChannelError::MissingCredential("encodingAesKey"))
+                }
+                _ => envelope,
+            };
             Ok(Accepted::inbound(
                 inbound(&message).into_iter().collect(),
                 Answer::text("success"),
@@ -56,6 +82,11 @@ pub(crate) fn accept(
         }
         ref other => Err(ChannelError::MethodNotAllowed(other.clone())),
     }
+}
+
+fn parse(xml: &[u8]) -> Result<Message, ChannelError> {
+    quick_xml::de::from_reader(xml)
+        .map_err(|e| ChannelError::Malformed(format!("not a WeChat message: {e}")))
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,6 +377,8 @@ mod tests {
     use super::*;
     use crate::Credentials;
 
+    const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
     fn run(method: &Method, query: &str, body: &str) -> Result<Accepted, ChannelError> {
         let config: ChannelConfig = serde_json::from_value(json!({
             "accessCode": "wx", "name": "wx", "type": "WECHAT", "calledRouteId": "1",
@@ -355,6 +388,7 @@ mod tests {
         let credentials = Credentials::new(BTreeMap::from([
             ("token".into(), "wxtoken".into()),
             ("appSecret".into(), "wxsecret".into()),
+            ("encodingAesKey".into(), AES_KEY.into()),
         ]));
         let headers = HeaderMap::new();
         accept(
@@ -427,12 +461,25 @@ mod tests {
     }
 
     #[test]
-    fn safe_mode_is_refused_plainly() {
-        let encrypted =
-            "<xml><ToUserName>gh_1</ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>";
+    fn safe_mode_messages_are_checked_and_decrypted() {
+        let inner = "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oUser1]]></FromUserName>\
+                     <CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>\
+                     <Content><![CDATA[secret hello]]></Content><MsgId>77</MsgId></xml>";
+        let encrypted = wechat_crypt::tests::encrypt(AES_KEY, inner, "wx1234567890abcdef");
+        let body = format!("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>");
+        let signed = wechat_crypt::message_signature("wxtoken", "1700000000", "n0nce", &encrypted);
+        let query = signed_query(&format!("&encrypt_type=aes&msg_signature={signed}"));
+        let accepted = run(&Method::POST, &query, &body).unwrap();
+        assert_eq!(
+            accepted.inbound[0].content,
+            InboundContent::Text {
+                text: "secret hello".into()
+            }
+        );
+        let forged = signed_query("&encrypt_type=aes&msg_signature=0000");
         assert!(matches!(
-            run(&Method::POST, &signed_query("&encrypt_type=aes"), encrypted),
-            Err(ChannelError::Unsupported(_))
+            run(&Method::POST, &forged, &body),
+            Err(ChannelError::Forbidden(_))
         ));
     }
 }

@@ -66,6 +66,24 @@ impl TenantScope<'_> {
         customer_from_row(&row)
     }
 
+    /// The customer known on `channel` by `external_id`, if they wrote before.
+    pub async fn known_customer(
+        &self,
+        channel: ChannelId,
+        external_id: &str,
+    ) -> Result<Option<Customer>> {
+        let row = sqlx::query(
+            "SELECT id, channel_id, external_id, name, created_at FROM customers \
+             WHERE tenant_id = $1 AND channel_id = $2 AND external_id = $3",
+        )
+        .bind(self.tenant.0)
+        .bind(channel.0)
+        .bind(external_id)
+        .fetch_optional(&self.store.read)
+        .await?;
+        row.map(|r| customer_from_row(&r)).transpose()
+    }
+
     /// Starts a conversation of a customer of this tenant.
     pub async fn open_conversation(
         &self,

@@ -147,6 +147,22 @@ impl Platform<'_> {
         Ok(row.try_get("due")?)
     }
 
+    /// Takes a due platform message for handling until `lease_until`, after which
+    /// another node (or this one, after a crash) may take it again; `false` if another
+    /// took it first.
+    pub async fn claim_inbound(&self, id: i64, now: i64, lease_until: i64) -> Result<bool> {
+        let claimed = sqlx::query(
+            "UPDATE inbound_events SET next_attempt_at = $1 \
+             WHERE id = $2 AND processed_at IS NULL AND next_attempt_at <= $3",
+        )
+        .bind(lease_until)
+        .bind(id)
+        .bind(now)
+        .execute(&self.store.write)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     pub async fn inbound_processed(&self, id: i64) -> Result<()> {
         sqlx::query("UPDATE inbound_events SET processed_at = $1, last_error = NULL WHERE id = $2")
             .bind(now_millis())

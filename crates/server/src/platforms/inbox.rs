@@ -22,6 +22,9 @@ const BATCH: i64 = 64;
 const MEDIA_ATTEMPTS: u32 = 5;
 /// How long the worker sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_secs(60);
+/// How long a message being handled is left to its handler: longer than the few
+/// platform calls handling makes (each bounded to 20 s).
+const LEASE_MILLIS: i64 = 120_000;
 
 pub(super) async fn run(state: AppState, mut stopping: watch::Receiver<bool>) {
     loop {
@@ -57,25 +60,59 @@ pub(super) async fn run(state: AppState, mut stopping: watch::Receiver<bool>) {
     }
 }
 
-/// Handles the inbox messages that are due; answers how many it read.
+/// Handles the inbox messages that are due; answers how many it read. Each channel's
+/// are handled in order, channels side by side, so that a platform slow to hand out
+/// media holds up only its own customers.
 async fn handle_due(state: &AppState) -> Result<usize, ApiError> {
-    let platform = state.store.platform();
-    let due = platform.pending_inbound(now_millis(), BATCH).await?;
+    let due = state
+        .store
+        .platform()
+        .pending_inbound(now_millis(), BATCH)
+        .await?;
+    let mut by_channel: Vec<Vec<&InboundEvent>> = Vec::new();
     for event in &due {
-        match deliver(state, event).await {
-            Ok(()) => platform.inbound_processed(event.id).await?,
-            Err(e) => {
-                let attempts = event.attempts + 1;
-                let next = now_millis()
-                    + i64::try_from(retry_delay(attempts).as_millis()).unwrap_or(i64::MAX);
-                tracing::warn!(inbound = event.id, attempts, error = %e, "a platform message could not join its conversation yet");
-                platform
-                    .inbound_failed(event.id, &e.to_string(), next)
-                    .await?;
-            }
+        match by_channel
+            .iter_mut()
+            .find(|group| group[0].channel == event.channel)
+        {
+            Some(group) => group.push(event),
+            None => by_channel.push(vec![event]),
         }
     }
+    let handled = by_channel.into_iter().map(|events| async move {
+        for event in events {
+            handle(state, event).await?;
+        }
+        Ok::<(), ApiError>(())
+    });
+    for outcome in futures_util::future::join_all(handled).await {
+        outcome?;
+    }
     Ok(due.len())
+}
+
+async fn handle(state: &AppState, event: &InboundEvent) -> Result<(), ApiError> {
+    let platform = state.store.platform();
+    let now = now_millis();
+    if !platform
+        .claim_inbound(event.id, now, now + LEASE_MILLIS)
+        .await?
+    {
+        return Ok(());
+    }
+    match deliver(state, event).await {
+        Ok(()) => platform.inbound_processed(event.id).await?,
+        Err(e) => {
+            let attempts = event.attempts + 1;
+            let next =
+                now_millis() + i64::try_from(retry_delay(attempts).as_millis()).unwrap_or(i64::MAX);
+            tracing::warn!(inbound = event.id, attempts, error = %e, "a platform message could not join its conversation yet");
+            platform
+                .inbound_failed(event.id, &e.to_string(), next)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Stores one platform message in its customer's conversation.
@@ -84,13 +121,9 @@ async fn deliver(state: &AppState, event: &InboundEvent) -> Result<(), ApiError>
         .map_err(|e| ApiError::Internal(format!("an unreadable inbox message: {e}")))?;
     let loaded = LoadedChannel::load(state, event.tenant, event.channel).await?;
     let scope = state.store.tenant(event.tenant);
-    let name = if inbound.customer.name.trim().is_empty() {
-        default_name(
-            loaded.channel.config.channel_type,
-            &inbound.customer.external_id,
-        )
-    } else {
-        inbound.customer.name.clone()
+    let name = match inbound.customer.name.trim() {
+        "" => name_of(state, &loaded, event, &inbound.customer.external_id).await?,
+        given => given.to_owned(),
     };
     let customer = scope
         .customer(event.channel, &inbound.customer.external_id, &name)
@@ -133,6 +166,25 @@ async fn deliver(state: &AppState, event: &InboundEvent) -> Result<(), ApiError>
         scope.append_message(conversation.id, message).await?;
     }
     Ok(())
+}
+
+/// The name of a customer whose messages carry none: the one known from before, else
+/// the platform's profile, else a stand-in.
+async fn name_of(
+    state: &AppState,
+    loaded: &LoadedChannel,
+    event: &InboundEvent,
+    external_id: &str,
+) -> Result<String, ApiError> {
+    let scope = state.store.tenant(event.tenant);
+    if let Some(known) = scope.known_customer(event.channel, external_id).await? {
+        return Ok(known.name);
+    }
+    let platform = &state.platforms.platforms;
+    Ok(platform
+        .customer_name(loaded.platform(), external_id)
+        .await
+        .unwrap_or_else(|| default_name(loaded.channel.config.channel_type, external_id)))
 }
 
 fn default_name(channel_type: ChannelType, external_id: &str) -> String {

@@ -616,4 +616,5 @@ async fn a_reply_a_platform_refuses_is_flagged_in_the_workbench() {
             .some(e => e.textContent.includes('blocked by the user'))",
     )
     .await;
+    agent.close().await.unwrap();
 }

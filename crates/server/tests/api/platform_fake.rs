@@ -135,6 +135,11 @@ impl Fake {
     }
 }
 
+/// The query of the `count`th call.
+fn call_query(shared: &Shared, count: usize) -> String {
+    shared.calls.lock().unwrap()[count - 1].query.clone()
+}
+
 async fn answer(
     State((shared, base)): State<(Arc<Shared>, url::Url)>,
     uri: Uri,
@@ -193,8 +198,14 @@ async fn answer(
             json(json!({"recipient_id": "PSID", "message_id": format!("m_{count}")}))
         }
         ["graph", "media-content", _] => image(),
+        ["graph", _] if call_query(&shared, count).contains("fields=") => {
+            json(json!({"first_name": "Pat", "last_name": "Doe", "id": "PSID"}))
+        }
         ["graph", media] => json(
             json!({"url": base.join(&format!("graph/media-content/{media}")).unwrap().to_string(), "mime_type": "image/png", "id": media}),
+        ),
+        ["line", "v2", "bot", "profile", user] => json(
+            json!({"displayName": "Lin", "userId": user, "pictureUrl": "https://profile.line-scdn.net/x"}),
         ),
         ["line", "v2", "bot", "message", _] => {
             json(json!({"sentMessages": [{"id": count.to_string(), "quoteToken": "q"}]}))

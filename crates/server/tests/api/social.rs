@@ -53,6 +53,8 @@ trait Driver {
     fn rate_limited(&self) -> (u16, Value);
     /// Checks that a send went to the customer with the channel's credentials.
     fn check_send(&self, call: &Call);
+    /// The customer's name as the agent sees it.
+    fn customer_name(&self) -> &'static str;
 }
 
 fn hmac256(key: &[u8], body: &[u8]) -> Vec<u8> {
@@ -142,6 +144,13 @@ async fn round_trip(driver: &dyn Driver) {
         .filter(|m| m["sender"]["kind"] == "customer")
         .count();
     assert_eq!(from_customer, 2, "the repeated delivery is stored once");
+    let panel = ann
+        .get(&format!(
+            "/api/v1/agent/conversations/{conversation}/customer"
+        ))
+        .await
+        .expect(200);
+    assert_eq!(panel["customer"]["name"], driver.customer_name());
 
     let path = format!("/api/v1/agent/conversations/{conversation}/messages");
     let reply = |client: &str, text: &str| json!({"clientMessageId": client, "content": {"type": "text", "text": text}});
@@ -247,6 +256,9 @@ async fn backlog_across_restart(driver: &dyn Driver) {
 struct Telegram;
 
 impl Driver for Telegram {
+    fn customer_name(&self) -> &'static str {
+        "Ann"
+    }
     fn kind(&self) -> &'static str {
         "telegram"
     }
@@ -342,6 +354,9 @@ impl Facebook {
 }
 
 impl Driver for Facebook {
+    fn customer_name(&self) -> &'static str {
+        "Pat Doe"
+    }
     fn kind(&self) -> &'static str {
         "facebook"
     }
@@ -400,6 +415,9 @@ impl Whatsapp {
 }
 
 impl Driver for Whatsapp {
+    fn customer_name(&self) -> &'static str {
+        "Bo"
+    }
     fn kind(&self) -> &'static str {
         "whatsapp"
     }
@@ -463,6 +481,9 @@ impl Line {
 }
 
 impl Driver for Line {
+    fn customer_name(&self) -> &'static str {
+        "Lin"
+    }
     fn kind(&self) -> &'static str {
         "line"
     }
@@ -546,6 +567,9 @@ impl Wechat {
 }
 
 impl Driver for Wechat {
+    fn customer_name(&self) -> &'static str {
+        "WeChat user …oUser1"
+    }
     fn kind(&self) -> &'static str {
         "wechat"
     }

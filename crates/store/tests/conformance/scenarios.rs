@@ -1602,6 +1602,17 @@ mod platform_messages {
             ["9001", "9002"]
         );
         assert_eq!(pending[0].payload, "{\"a\":1}");
+        assert!(platform
+            .claim_inbound(pending[1].id, far, far)
+            .await
+            .unwrap());
+        assert!(
+            !platform
+                .claim_inbound(pending[1].id, far - 1, far)
+                .await
+                .unwrap(),
+            "held by its lease"
+        );
         platform
             .inbound_failed(pending[0].id, "media unreachable", far)
             .await
