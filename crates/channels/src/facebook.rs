@@ -9,13 +9,12 @@ use serde_json::json;
 
 use crate::meta::{self, Checked};
 use crate::{
-    file_part, read_media, split_text, Accepted, Answer, Channel, ChannelError, Inbound,
-    InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent,
-    WebhookRequest,
+    file_part, read_media, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent, Media,
+    MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
 };
 
 /// Messenger's limit on one text message.
-const MAX_TEXT_CHARS: usize = 2000;
+pub(crate) const MAX_TEXT_CHARS: usize = 2000;
 
 pub(crate) fn accept(
     channel: Channel<'_>,
@@ -200,18 +199,15 @@ pub(crate) async fn send(
         .map_err(|e| SendError::permanent(e.to_string()))?;
     url.query_pairs_mut().append_pair("access_token", token);
     let recipient = json!({"id": psid});
-    let mut last = None;
-    match message {
+    let answered = match message {
         Outbound::Text(text) => {
-            for piece in split_text(text, MAX_TEXT_CHARS) {
-                let body = json!({
-                    "recipient": recipient,
-                    "messaging_type": "RESPONSE",
-                    "message": {"text": piece},
-                });
-                let response = platforms.http.post(url.clone()).json(&body).send().await?;
-                last = Some(answer(response).await?);
-            }
+            let body = json!({
+                "recipient": recipient,
+                "messaging_type": "RESPONSE",
+                "message": {"text": text},
+            });
+            let response = platforms.http.post(url).json(&body).send().await?;
+            answer(response).await?
         }
         Outbound::File {
             kind,
@@ -234,11 +230,11 @@ pub(crate) async fn send(
                 .text("message", attachment.to_string())
                 .part("filedata", part);
             let response = platforms.http.post(url).multipart(form).send().await?;
-            last = Some(answer(response).await?);
+            answer(response).await?
         }
-    }
+    };
     Ok(Sent {
-        platform_message_id: last.and_then(|a| a.message_id),
+        platform_message_id: answered.message_id,
     })
 }
 

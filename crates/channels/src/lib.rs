@@ -403,6 +403,21 @@ impl Platforms {
         }
     }
 
+    /// The longest text one message on the channel's platform may carry; the caller
+    /// sends a longer one in parts ([`split_text`]), so that a failure part-way can
+    /// resume after the parts sent.
+    pub fn text_limit(&self, channel_type: ChannelType) -> usize {
+        match channel_type {
+            ChannelType::Telegram => telegram::MAX_TEXT_CHARS,
+            ChannelType::Facebook => facebook::MAX_TEXT_CHARS,
+            ChannelType::Whatsapp => whatsapp::MAX_TEXT_CHARS,
+            ChannelType::Wechat => wechat::MAX_TEXT_CHARS,
+            ChannelType::Line | ChannelType::Web | ChannelType::Email => {
+                switchboard_domain::conversation::MAX_TEXT_CHARS
+            }
+        }
+    }
+
     /// Sends `message` to the customer known on the channel as `to`. `delivery` names
     /// this delivery uniquely and stays the same across retries, for platforms that
     /// accept an idempotency key.
@@ -531,7 +546,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 /// Splits a text into pieces of at most `limit` characters, at line or word breaks when
 /// there is one in the second half of a piece.
-fn split_text(text: &str, limit: usize) -> Vec<String> {
+pub fn split_text(text: &str, limit: usize) -> Vec<String> {
     let mut pieces = Vec::new();
     let mut rest = text;
     while rest.chars().count() > limit {

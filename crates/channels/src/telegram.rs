@@ -12,14 +12,13 @@ use serde_json::json;
 
 use crate::signature::same;
 use crate::{
-    file_part, read_media, split_text, Accepted, Answer, Channel, ChannelError, Inbound,
-    InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent,
-    WebhookRequest,
+    file_part, read_media, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent, Media,
+    MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
 };
 
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// Telegram's limit on one text message.
-const MAX_TEXT_CHARS: usize = 4096;
+pub(crate) const MAX_TEXT_CHARS: usize = 4096;
 
 /// What `setWebhook` is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,17 +317,13 @@ pub(crate) async fn send(
     let sent = match message {
         Outbound::Text(text) => {
             let url = method_url(platforms, channel, "sendMessage").map_err(refused)?;
-            let mut last = None;
-            for piece in split_text(text, MAX_TEXT_CHARS) {
-                let response = platforms
-                    .http
-                    .post(url.clone())
-                    .json(&json!({"chat_id": chat, "text": piece}))
-                    .send()
-                    .await?;
-                last = Some(answer::<SentMessage>(response).await?);
-            }
-            last
+            let response = platforms
+                .http
+                .post(url)
+                .json(&json!({"chat_id": chat, "text": text}))
+                .send()
+                .await?;
+            answer::<SentMessage>(response).await?
         }
         Outbound::File {
             kind,
@@ -348,11 +343,11 @@ pub(crate) async fn send(
                 .text("chat_id", chat.to_string())
                 .part(field, part);
             let response = platforms.http.post(url).multipart(form).send().await?;
-            Some(answer::<SentMessage>(response).await?)
+            answer::<SentMessage>(response).await?
         }
     };
     Ok(Sent {
-        platform_message_id: sent.map(|m| m.message_id.to_string()),
+        platform_message_id: Some(sent.message_id.to_string()),
     })
 }
 

@@ -24,6 +24,9 @@ use crate::{
     MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
 };
 
+/// Texts are kept within 2,048 bytes, WeChat's limit on a text reply: 680 characters of
+/// three UTF-8 bytes each (Chinese) fit.
+pub(crate) const MAX_TEXT_CHARS: usize = 680;
 /// WeChat access tokens live 7200 s; renew a while before.
 const TOKEN_MARGIN: Duration = Duration::from_secs(300);
 

@@ -8,13 +8,13 @@ use serde_json::json;
 
 use crate::meta::{self, Checked};
 use crate::{
-    file_part, read_media, split_text, Accepted, Answer, Channel, ChannelError, DeliveryReport,
-    Inbound, InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, ReportedStatus,
-    SendError, Sent, WebhookRequest,
+    file_part, read_media, Accepted, Answer, Channel, ChannelError, DeliveryReport, Inbound,
+    InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, ReportedStatus, SendError,
+    Sent, WebhookRequest,
 };
 
 /// WhatsApp's limit on one text message.
-const MAX_TEXT_CHARS: usize = 4096;
+pub(crate) const MAX_TEXT_CHARS: usize = 4096;
 
 fn settings<'a>(
     channel: Channel<'a>,
@@ -281,11 +281,10 @@ pub(crate) async fn send(
     let url = platforms
         .url(&platforms.endpoints.graph, &format!("{phone}/messages"))
         .map_err(refused)?;
-    let bodies = match message {
-        Outbound::Text(text) => split_text(text, MAX_TEXT_CHARS)
-            .into_iter()
-            .map(|piece| json!({"type": "text", "text": {"body": piece, "preview_url": false}}))
-            .collect(),
+    let mut body = match message {
+        Outbound::Text(text) => {
+            json!({"type": "text", "text": {"body": text, "preview_url": false}})
+        }
         Outbound::File {
             kind,
             name,
@@ -293,40 +292,35 @@ pub(crate) async fn send(
             content,
         } => {
             let media = upload(platforms, phone, token, name, mime_type, content).await?;
-            let body = match kind {
+            match kind {
                 MediaKind::Image => json!({"type": "image", "image": {"id": media}}),
                 MediaKind::Audio => json!({"type": "audio", "audio": {"id": media}}),
                 MediaKind::Video => json!({"type": "video", "video": {"id": media}}),
                 MediaKind::File => {
                     json!({"type": "document", "document": {"id": media, "filename": name}})
                 }
-            };
-            vec![body]
+            }
         }
     };
-    let mut last = None;
-    for mut body in bodies {
-        body["messaging_product"] = json!("whatsapp");
-        body["recipient_type"] = json!("individual");
-        body["to"] = json!(to);
-        let response = platforms
-            .http
-            .post(url.clone())
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            return Err(meta::refusal(response, "WhatsApp").await);
-        }
-        let answer: SendAnswer = response
-            .json()
-            .await
-            .map_err(|e| SendError::permanent(format!("WhatsApp answered unreadably: {e}")))?;
-        last = answer.messages.into_iter().next().map(|m| m.id);
+    body["messaging_product"] = json!("whatsapp");
+    body["recipient_type"] = json!("individual");
+    body["to"] = json!(to);
+    let response = platforms
+        .http
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        return Err(meta::refusal(response, "WhatsApp").await);
     }
+    let answer: SendAnswer = response
+        .json()
+        .await
+        .map_err(|e| SendError::permanent(format!("WhatsApp answered unreadably: {e}")))?;
     Ok(Sent {
-        platform_message_id: last,
+        platform_message_id: answer.messages.into_iter().next().map(|m| m.id),
     })
 }
 

@@ -39,6 +39,8 @@ pub struct DueDelivery {
     pub seq: i64,
     /// Attempts made before this one.
     pub attempts: u32,
+    /// Parts of a long text sent already.
+    pub parts_sent: u32,
     /// The customer's id on the platform.
     pub recipient: String,
     pub content: Content,
@@ -205,7 +207,7 @@ impl Platform<'_> {
         paused: &[ChannelId],
     ) -> Result<Vec<DueDelivery>> {
         let sql = format!(
-            "SELECT d.conversation_id, d.seq, d.tenant_id, d.channel_id, d.attempts, cu.external_id, m.content \
+            "SELECT d.conversation_id, d.seq, d.tenant_id, d.channel_id, d.attempts, d.parts_sent, cu.external_id, m.content \
              FROM deliveries d \
              JOIN messages m ON m.conversation_id = d.conversation_id AND m.seq = d.seq \
              JOIN conversations c ON c.id = d.conversation_id \
@@ -227,6 +229,7 @@ impl Platform<'_> {
                     conversation: ConversationId(row.try_get("conversation_id")?),
                     seq: row.try_get("seq")?,
                     attempts: count(row, "attempts")?,
+                    parts_sent: count(row, "parts_sent")?,
                     recipient: row.try_get("external_id")?,
                     content: from_json("message content", &row.try_get::<String, _>("content")?)?,
                 })
@@ -273,6 +276,24 @@ impl Platform<'_> {
         .execute(&self.store.write)
         .await?;
         Ok(claimed.rows_affected() == 1)
+    }
+
+    /// Records that the first `parts` parts of a long text reached the platform.
+    pub async fn delivery_progress(
+        &self,
+        conversation: ConversationId,
+        seq: i64,
+        parts: u32,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE deliveries SET parts_sent = $1 WHERE conversation_id = $2 AND seq = $3",
+        )
+        .bind(i64::from(parts))
+        .bind(conversation.0)
+        .bind(seq)
+        .execute(&self.store.write)
+        .await?;
+        Ok(())
     }
 
     /// Records how an attempt ended; answers where the reply stands now.

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use switchboard_channels::{MediaKind, Outbound, SendError};
+use switchboard_channels::{split_text, MediaKind, Outbound, SendError};
 use switchboard_domain::channel::ChannelType;
 use switchboard_domain::conversation::Content;
 use switchboard_domain::delivery::{retry_delay, MAX_ATTEMPTS};
@@ -168,7 +168,8 @@ async fn attempt(state: AppState, delivery: DueDelivery) -> Attempt {
     }
 }
 
-/// Sends one reply; answers the platform's id for it.
+/// Sends one reply; answers the platform's id for it. A text too long for one platform
+/// message goes in parts, each recorded once sent, so that a retry resumes after them.
 async fn send(state: &AppState, delivery: &DueDelivery) -> Result<Option<String>, SendError> {
     let permanent = |e: ApiError| SendError::Permanent {
         reason: e.to_string(),
@@ -187,14 +188,39 @@ async fn send(state: &AppState, delivery: &DueDelivery) -> Result<Option<String>
             })
         }
     };
-    let message = outbound(state, delivery).await.map_err(permanent)?;
-    let key = format!("{}-{}", delivery.conversation, delivery.seq);
-    let sent = state
-        .platforms
-        .platforms
-        .send(loaded.platform(), &delivery.recipient, &message, &key)
-        .await?;
-    Ok(sent.platform_message_id)
+    let platforms = &state.platforms.platforms;
+    let parts = match outbound(state, delivery).await.map_err(permanent)? {
+        Outbound::Text(text) => {
+            let limit = platforms.text_limit(loaded.channel.config.channel_type);
+            split_text(&text, limit)
+                .into_iter()
+                .map(Outbound::Text)
+                .collect()
+        }
+        file => vec![file],
+    };
+    let mut sent = None;
+    let first = usize::try_from(delivery.parts_sent).unwrap_or(usize::MAX);
+    for (index, part) in parts.iter().enumerate().skip(first) {
+        let key = format!("{}-{}-{index}", delivery.conversation, delivery.seq);
+        sent = platforms
+            .send(loaded.platform(), &delivery.recipient, part, &key)
+            .await?
+            .platform_message_id;
+        if index + 1 < parts.len() {
+            let done = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            state
+                .store
+                .platform()
+                .delivery_progress(delivery.conversation, delivery.seq, done)
+                .await
+                .map_err(|e| SendError::Retry {
+                    after: None,
+                    reason: e.to_string(),
+                })?;
+        }
+    }
+    Ok(sent)
 }
 
 /// The reply as the platform takes it: text, a file with its bytes, a place as a link.

@@ -45,7 +45,8 @@ impl Call {
 #[derive(Default)]
 struct Shared {
     calls: Mutex<Vec<Call>>,
-    refusals: Mutex<VecDeque<(StatusCode, Value)>>,
+    /// How the next sends are answered: refused as given, or taken (`None`).
+    refusals: Mutex<VecDeque<Option<(StatusCode, Value)>>>,
     changed: Notify,
 }
 
@@ -91,8 +92,14 @@ impl Fake {
     pub fn refuse_next(&self, count: usize, status: u16, body: Value) {
         let mut refusals = self.shared.refusals.lock().unwrap();
         for _ in 0..count {
-            refusals.push_back((StatusCode::from_u16(status).unwrap(), body.clone()));
+            refusals.push_back(Some((StatusCode::from_u16(status).unwrap(), body.clone())));
         }
+    }
+
+    /// The next `count` sends are taken before any refusal queued after this.
+    pub fn take_next(&self, count: usize) {
+        let mut refusals = self.shared.refusals.lock().unwrap();
+        refusals.extend(std::iter::repeat_n(None, count));
     }
 
     /// Takes sends again.
@@ -148,7 +155,7 @@ async fn answer(
 ) -> Response {
     let path = uri.path().to_owned();
     let refusal = if is_send(&path) {
-        shared.refusals.lock().unwrap().pop_front()
+        shared.refusals.lock().unwrap().pop_front().flatten()
     } else {
         None
     };

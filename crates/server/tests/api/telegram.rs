@@ -322,3 +322,62 @@ async fn the_webhook_is_registered_with_telegram_and_its_secret_created() {
         .await;
     assert_eq!(status, 200, "the registered secret is the channel's");
 }
+
+/// A reply longer than Telegram's 4,096 characters goes in two messages; when the second
+/// is refused, the retry sends only the second.
+#[tokio::test]
+async fn a_long_reply_goes_in_parts_and_a_retry_resumes_after_those_sent() {
+    let platform = platform().await;
+    let channel = telegram(&platform).await;
+    let (ann, mut socket) = platform.agent_on_duty().await;
+    let (status, _) = platform
+        .deliver(
+            Method::POST,
+            &format!("/webhooks/telegram/{channel}"),
+            &secret(SECRET),
+            update(1, json!({"text": "Tell me everything"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let assigned = next_event(&mut socket, "assigned").await;
+    let conversation = assigned["conversation"]["id"].as_str().unwrap().to_owned();
+    platform
+        .fake
+        .wait_until("the connected notice", |calls| {
+            calls.iter().any(|c| {
+                c.taken
+                    && c.json()["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("connected to ann"))
+            })
+        })
+        .await;
+    platform.fake.take_next(1);
+    platform.fake.refuse_next(
+        1,
+        429,
+        json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}),
+    );
+    let first = "a".repeat(4000);
+    let second = "b".repeat(900);
+    let long = format!("{first}\n{second}");
+    let reply = json!({"clientMessageId": "long-1", "content": {"type": "text", "text": long}});
+    ann.post(
+        &format!("/api/v1/agent/conversations/{conversation}/messages"),
+        reply,
+    )
+    .await
+    .expect(200);
+    let sends = platform.fake.wait_for_sent("/text", &second).await;
+    assert_eq!(
+        sends.iter().map(|c| c.taken).collect::<Vec<_>>(),
+        [false, true],
+        "the second part refused once, then taken"
+    );
+    let firsts = platform
+        .texts_sent("/text")
+        .into_iter()
+        .filter(|t| *t == first)
+        .count();
+    assert_eq!(firsts, 1, "the first part is not sent again");
+}

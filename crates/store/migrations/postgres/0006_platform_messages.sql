@@ -27,6 +27,8 @@ CREATE TABLE deliveries (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
     last_error TEXT,
+    -- A text too long for one platform message goes in parts; those sent are not sent again.
+    parts_sent INTEGER NOT NULL DEFAULT 0,
     platform_message_id TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,

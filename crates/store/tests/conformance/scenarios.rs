@@ -1691,7 +1691,10 @@ mod platform_messages {
         );
         assert_eq!(platform.next_delivery_at(&[]).await.unwrap(), Some(now + 1));
         let due = platform.due_deliveries(now + 1, 10, &[]).await.unwrap();
-        assert_eq!((due[0].seq, due[0].attempts), (2, 1));
+        assert_eq!((due[0].seq, due[0].attempts, due[0].parts_sent), (2, 1, 0));
+        platform.delivery_progress(id, 2, 1).await.unwrap();
+        let due = platform.due_deliveries(now + 1, 10, &[]).await.unwrap();
+        assert_eq!(due[0].parts_sent, 1, "parts sent are remembered");
         assert!(platform.begin_delivery(id, 2).await.unwrap());
         let sent = DeliveryOutcome::Sent {
             platform_message_id: Some("77".into()),
