@@ -19,6 +19,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+/// The allocator Switchboard's binary uses: a baseline on the same stack.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Outbox = mpsc::UnboundedSender<String>;
 
 #[derive(Default)]
