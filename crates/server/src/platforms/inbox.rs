@@ -157,11 +157,18 @@ async fn deliver(state: &AppState, event: &InboundEvent) -> Result<(), ApiError>
         } else {
             format!("in-{}.{part}", event.id)
         };
-        let message = NewMessage {
+        let mut message = NewMessage {
             sender: Sender::Customer,
             client_message_id,
             content,
         };
+        // What the platform sent is kept even when it breaks a rule of ours (a place off
+        // the globe, say): as a text saying so, rather than refused again and again.
+        if let Err(refused) = message.content.validate() {
+            message.content = Content::Text {
+                text: format!("[a message that could not be kept as sent: {refused}]"),
+            };
+        }
         message.validate()?;
         scope.append_message(conversation.id, message).await?;
     }

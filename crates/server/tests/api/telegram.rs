@@ -381,3 +381,31 @@ async fn a_long_reply_goes_in_parts_and_a_retry_resumes_after_those_sent() {
         .count();
     assert_eq!(firsts, 1, "the first part is not sent again");
 }
+
+/// What breaks one of Switchboard's rules (a place off the globe) still reaches the
+/// agent, as a text saying so, instead of being refused on every retry.
+#[tokio::test]
+async fn a_message_breaking_a_rule_is_kept_as_a_text_saying_so() {
+    let platform = platform().await;
+    let channel = telegram(&platform).await;
+    let (ann, mut socket) = platform.agent_on_duty().await;
+    let (status, _) = platform
+        .deliver(
+            Method::POST,
+            &format!("/webhooks/telegram/{channel}"),
+            &secret(SECRET),
+            update(
+                1,
+                json!({"location": {"latitude": 95.0, "longitude": 10.0}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let assigned = next_event(&mut socket, "assigned").await;
+    let conversation = assigned["conversation"]["id"].as_str().unwrap().to_owned();
+    let text = first_customer_text(&ann, &mut socket, &conversation).await;
+    assert!(
+        text.contains("could not be kept as sent") && text.contains("latitude"),
+        "{text}"
+    );
+}
