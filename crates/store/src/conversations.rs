@@ -54,16 +54,9 @@ impl TenantScope<'_> {
         .bind(now)
         .execute(&self.store.write)
         .await?;
-        let row = sqlx::query(
-            "SELECT id, channel_id, external_id, name, created_at FROM customers \
-             WHERE tenant_id = $1 AND channel_id = $2 AND external_id = $3",
-        )
-        .bind(self.tenant.0)
-        .bind(channel.0)
-        .bind(external_id)
-        .fetch_one(&self.store.read)
-        .await?;
-        customer_from_row(&row)
+        self.known_customer(channel, external_id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// The customer known on `channel` by `external_id`, if they wrote before.

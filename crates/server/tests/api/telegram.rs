@@ -176,6 +176,27 @@ pub async fn delivery_event(socket: &mut Socket, state: &str) -> Value {
     }
 }
 
+/// An agent on duty, and the conversation a customer's first update (`message`) opens.
+async fn conversation_from(
+    platform: &Platform,
+    channel: &str,
+    message: Value,
+) -> (Session, Socket, String) {
+    let (ann, mut socket) = platform.agent_on_duty().await;
+    let (status, _) = platform
+        .deliver(
+            Method::POST,
+            &format!("/webhooks/telegram/{channel}"),
+            &secret(SECRET),
+            update(1, message),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let assigned = next_event(&mut socket, "assigned").await;
+    let conversation = assigned["conversation"]["id"].as_str().unwrap().to_owned();
+    (ann, socket, conversation)
+}
+
 fn secret(value: &str) -> Vec<(&'static str, String)> {
     vec![("x-telegram-bot-api-secret-token", value.to_owned())]
 }
@@ -329,18 +350,8 @@ async fn the_webhook_is_registered_with_telegram_and_its_secret_created() {
 async fn a_long_reply_goes_in_parts_and_a_retry_resumes_after_those_sent() {
     let platform = platform().await;
     let channel = telegram(&platform).await;
-    let (ann, mut socket) = platform.agent_on_duty().await;
-    let (status, _) = platform
-        .deliver(
-            Method::POST,
-            &format!("/webhooks/telegram/{channel}"),
-            &secret(SECRET),
-            update(1, json!({"text": "Tell me everything"})),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let assigned = next_event(&mut socket, "assigned").await;
-    let conversation = assigned["conversation"]["id"].as_str().unwrap().to_owned();
+    let (ann, _socket, conversation) =
+        conversation_from(&platform, &channel, json!({"text": "Tell me everything"})).await;
     platform
         .fake
         .wait_until("the connected notice", |calls| {
@@ -388,21 +399,8 @@ async fn a_long_reply_goes_in_parts_and_a_retry_resumes_after_those_sent() {
 async fn a_message_breaking_a_rule_is_kept_as_a_text_saying_so() {
     let platform = platform().await;
     let channel = telegram(&platform).await;
-    let (ann, mut socket) = platform.agent_on_duty().await;
-    let (status, _) = platform
-        .deliver(
-            Method::POST,
-            &format!("/webhooks/telegram/{channel}"),
-            &secret(SECRET),
-            update(
-                1,
-                json!({"location": {"latitude": 95.0, "longitude": 10.0}}),
-            ),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let assigned = next_event(&mut socket, "assigned").await;
-    let conversation = assigned["conversation"]["id"].as_str().unwrap().to_owned();
+    let place = json!({"location": {"latitude": 95.0, "longitude": 10.0}});
+    let (ann, mut socket, conversation) = conversation_from(&platform, &channel, place).await;
     let text = first_customer_text(&ann, &mut socket, &conversation).await;
     assert!(
         text.contains("could not be kept as sent") && text.contains("latitude"),
