@@ -66,6 +66,14 @@ struct Entry {
 struct Event {
     sender: Party,
     message: Option<Message>,
+    postback: Option<Postback>,
+}
+
+/// A button the customer pressed: its title is what they said.
+#[derive(Debug, Deserialize)]
+struct Postback {
+    mid: Option<String>,
+    title: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,15 +113,28 @@ struct Coordinates {
     long: f64,
 }
 
-/// The messages a customer sent in one event; the page's own messages echoed back,
-/// deliveries, reads and postbacks carry none.
+/// The messages a customer sent in one event, a pressed button's title included; the
+/// page's own messages echoed back, deliveries and reads carry none.
 fn messages_of(page: &str, event: &Event) -> Vec<Inbound> {
-    let Some(message) = event.message.as_ref().filter(|m| !m.is_echo) else {
-        return Vec::new();
-    };
     let customer = PlatformUser {
         external_id: format!("{page}:{}", event.sender.id),
         name: String::new(),
+    };
+    if let Some(Postback {
+        mid: Some(mid),
+        title,
+    }) = &event.postback
+    {
+        return vec![Inbound {
+            platform_id: mid.clone(),
+            customer,
+            content: InboundContent::Text {
+                text: title.clone(),
+            },
+        }];
+    }
+    let Some(message) = event.message.as_ref().filter(|m| !m.is_echo) else {
+        return Vec::new();
     };
     let mut contents = Vec::new();
     if let Some(text) = message.text.as_ref().filter(|t| !t.trim().is_empty()) {
@@ -358,7 +379,9 @@ mod tests {
              "message": {"mid": "m_1", "text": "hello",
                          "attachments": [{"type": "image", "payload": {"url": "https://cdn.example/a.jpg"}}]}},
             {"sender": {"id": "111"}, "recipient": {"id": "PSID1"}, "timestamp": 2,
-             "message": {"mid": "m_2", "text": "echo", "is_echo": true}}
+             "message": {"mid": "m_2", "text": "echo", "is_echo": true}},
+            {"sender": {"id": "PSID1"}, "recipient": {"id": "111"}, "timestamp": 3,
+             "postback": {"mid": "m_3", "title": "Talk to a person", "payload": "HUMAN"}}
         ]}]})
         .to_string()
         .into_bytes()
@@ -374,7 +397,7 @@ mod tests {
             let config = config(setting);
             let headers = signed(&body, algorithm);
             let accepted = run(&config, &request(&Method::POST, "", &headers, &body)).unwrap();
-            assert_eq!(accepted.inbound.len(), 2, "{setting}");
+            assert_eq!(accepted.inbound.len(), 3, "{setting}");
             let mut forged = body.clone();
             forged[10] ^= 1;
             assert!(matches!(
@@ -404,6 +427,16 @@ mod tests {
             InboundContent::Text {
                 text: "hello".into()
             }
+        );
+        assert_eq!(
+            (inbound[2].platform_id.as_str(), &inbound[2].content),
+            (
+                "m_3",
+                &InboundContent::Text {
+                    text: "Talk to a person".into()
+                }
+            ),
+            "a pressed button"
         );
         assert_eq!(inbound[1].platform_id, "m_1.1");
         assert_eq!(

@@ -129,6 +129,25 @@ struct Message {
     sticker: Option<MediaRef>,
     location: Option<Location>,
     button: Option<Button>,
+    interactive: Option<Interactive>,
+    reaction: Option<Reaction>,
+}
+
+/// A reply button or list row the customer picked.
+#[derive(Debug, Deserialize)]
+struct Interactive {
+    button_reply: Option<Choice>,
+    list_reply: Option<Choice>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    title: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Reaction {
+    emoji: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,6 +230,15 @@ fn inbound(message: &Message, name: String) -> Vec<Inbound> {
             }),
         "button" => message.button.as_ref().map(|b| InboundContent::Text {
             text: b.text.clone(),
+        }),
+        "interactive" => message.interactive.as_ref().map(|choice| {
+            let picked = choice.button_reply.as_ref().or(choice.list_reply.as_ref());
+            InboundContent::Text {
+                text: picked.map_or_else(|| "[interactive]".into(), |p| p.title.clone()),
+            }
+        }),
+        "reaction" => message.reaction.as_ref().map(|r| InboundContent::Text {
+            text: format!("[reaction {}]", r.emoji.as_deref().unwrap_or_default()),
         }),
         other => Some(InboundContent::Text {
             text: format!("[{other}]"),
@@ -416,7 +444,9 @@ mod tests {
                 "messages": [
                     {"from": "4915112345", "id": "wamid.A", "timestamp": "1", "type": "text", "text": {"body": "hallo"}},
                     {"from": "4915112345", "id": "wamid.B", "timestamp": "2", "type": "image",
-                     "image": {"id": "MEDIA1", "mime_type": "image/jpeg", "sha256": "x", "caption": "broken"}}
+                     "image": {"id": "MEDIA1", "mime_type": "image/jpeg", "sha256": "x", "caption": "broken"}},
+                    {"from": "4915112345", "id": "wamid.C", "timestamp": "3", "type": "interactive",
+                     "interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes, refund"}}}
                 ],
                 "statuses": [{"id": "wamid.OUT", "status": "failed", "timestamp": "3", "recipient_id": "4915112345",
                               "errors": [{"code": 131047, "title": "Re-engagement message"}]}]}}
@@ -441,7 +471,13 @@ mod tests {
             .iter()
             .map(|i| i.platform_id.as_str())
             .collect();
-        assert_eq!(ids, ["wamid.A", "wamid.B", "wamid.B.caption"]);
+        assert_eq!(ids, ["wamid.A", "wamid.B", "wamid.B.caption", "wamid.C"]);
+        assert_eq!(
+            accepted.inbound[3].content,
+            InboundContent::Text {
+                text: "Yes, refund".into()
+            }
+        );
         assert_eq!(accepted.inbound[0].customer.name, "Bo");
         assert_eq!(
             accepted.reports,
