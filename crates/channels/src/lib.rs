@@ -341,6 +341,9 @@ pub enum Outbound {
         name: String,
         mime_type: String,
         content: Vec<u8>,
+        /// A URL the platform can fetch the file from, for platforms that take files only
+        /// that way (LINE).
+        link: Option<String>,
     },
 }
 

@@ -211,11 +211,25 @@ pub(crate) async fn send(
     delivery: &str,
 ) -> Result<Sent, SendError> {
     let refused = |e: ChannelError| SendError::permanent(e.to_string());
-    let text = match message {
-        Outbound::Text(text) => text,
+    let messages = match message {
+        Outbound::Text(text) => json!([{"type": "text", "text": text}]),
+        Outbound::File {
+            kind: MediaKind::Image,
+            link: Some(link),
+            ..
+        } => json!([{"type": "image", "originalContentUrl": link, "previewImageUrl": link}]),
+        Outbound::File {
+            kind: MediaKind::Image,
+            link: None,
+            ..
+        } => {
+            return Err(SendError::permanent(
+                "LINE fetches images from a public https URL: set the server's public_url",
+            ))
+        }
         Outbound::File { .. } => {
             return Err(SendError::permanent(
-                "LINE takes files only from a public https URL, which this server does not publish; send the file another way",
+                "a LINE account can send images, not other files, to its users",
             ))
         }
     };
@@ -223,7 +237,6 @@ pub(crate) async fn send(
         .credentials
         .get("channelAccessToken")
         .map_err(refused)?;
-    let messages = json!([{"type": "text", "text": text}]);
     let line_channel = line_channel(channel).map_err(refused)?;
     if let Some(reply_token) = platforms.take_line_reply_token(line_channel, to) {
         let url = platforms

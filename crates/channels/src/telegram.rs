@@ -330,6 +330,7 @@ pub(crate) async fn send(
             name,
             mime_type,
             content,
+            ..
         } => {
             let (method, field) = match kind {
                 MediaKind::Image => ("sendPhoto", "photo"),

@@ -292,6 +292,7 @@ pub(crate) async fn send(
             name,
             mime_type,
             content,
+            ..
         } => {
             let kind = match kind {
                 MediaKind::Image => "image",

@@ -318,6 +318,7 @@ pub(crate) async fn send(
             name,
             mime_type,
             content,
+            ..
         } => {
             let media = upload(platforms, phone, token, name, mime_type, content).await?;
             match kind {

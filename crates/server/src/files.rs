@@ -119,3 +119,85 @@ pub fn download(file: &StoredFile, content: Vec<u8>) -> Response {
     );
     response
 }
+
+/// How long a public link to a file works: long enough for a customer to open an image
+/// days after it was sent.
+const PUBLIC_LINK_SECONDS: i64 = 30 * 24 * 3600;
+
+#[derive(serde::Deserialize)]
+pub struct LinkQuery {
+    expires: i64,
+    signature: String,
+}
+
+fn link_signature(
+    key: &[u8],
+    tenant: switchboard_domain::TenantId,
+    conversation: ConversationId,
+    file_id: &str,
+    expires: i64,
+) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(format!("{tenant}/{conversation}/{file_id}/{expires}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A URL that serves a conversation's file to anyone holding it, until it expires: for
+/// platforms that take files only by URL (LINE). `None` when the server has no public URL.
+pub fn public_link(
+    state: &crate::AppState,
+    tenant: switchboard_domain::TenantId,
+    conversation: ConversationId,
+    file_id: &str,
+) -> Option<String> {
+    let base = state.config.public_url.as_deref()?.trim_end_matches('/');
+    let expires = switchboard_store::ids::now_millis() / 1000 + PUBLIC_LINK_SECONDS;
+    let key = state.store.file_link_key();
+    let signature = link_signature(key, tenant, conversation, file_id, expires);
+    Some(format!(
+        "{base}/files/{tenant}/{conversation}/{file_id}?expires={expires}&signature={signature}"
+    ))
+}
+
+/// `GET /files/{tenant}/{conversation}/{file}?expires=…&signature=…`: a file behind a
+/// public link; a link altered or expired finds nothing.
+pub async fn public_download(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    axum::extract::Path((tenant, conversation, file_id)): axum::extract::Path<(
+        String,
+        String,
+        String,
+    )>,
+    axum::extract::Query(link): axum::extract::Query<LinkQuery>,
+) -> Response {
+    let not_found = || crate::ApiError::NotFound.into_response();
+    let (Ok(tenant), Ok(conversation)) = (
+        tenant.parse::<switchboard_domain::TenantId>(),
+        conversation.parse::<ConversationId>(),
+    ) else {
+        return not_found();
+    };
+    let expected = link_signature(
+        state.store.file_link_key(),
+        tenant,
+        conversation,
+        &file_id,
+        link.expires,
+    );
+    let genuine: bool =
+        subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), link.signature.as_bytes()).into();
+    if !genuine || link.expires < switchboard_store::ids::now_millis() / 1000 {
+        return not_found();
+    }
+    match state
+        .store
+        .tenant(tenant)
+        .file(conversation, &file_id)
+        .await
+    {
+        Ok((file, content)) => download(&file, content),
+        Err(_) => not_found(),
+    }
+}

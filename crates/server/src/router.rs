@@ -120,6 +120,10 @@ pub fn router(state: AppState) -> Router {
             "/social/on/{kind}/{channel}",
             any(crate::platforms::receive),
         )
+        .route(
+            "/files/{tenant}/{conversation}/{file}",
+            get(crate::files::public_download),
+        )
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -68,6 +68,7 @@ pub struct Store {
     backend: Backend,
     ids: IdGenerator,
     secrets: sealing::SecretBox,
+    file_link_key: [u8; KEY_BYTES],
     messages: message_log::MessageLog,
 }
 
@@ -105,6 +106,7 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
         }
         let secrets = sealing::SecretBox::new(&options.secret_key);
+        let file_link_key = sealing::derive_key(&options.secret_key, "file links");
         let messages = message_log::MessageLog::start(write.clone(), backend);
         Ok(Self {
             messages,
@@ -113,6 +115,7 @@ impl Store {
             backend,
             ids: IdGenerator::new(options.node_id),
             secrets,
+            file_link_key,
         })
     }
 
@@ -120,6 +123,12 @@ impl Store {
     /// listener).
     pub fn listen_to_messages(&self, listener: MessageListener) {
         self.messages.listen(listener);
+    }
+
+    /// The key that signs links to conversation files, the same on every node of an
+    /// installation (derived from its secret key).
+    pub fn file_link_key(&self) -> &[u8; KEY_BYTES] {
+        &self.file_link_key
     }
 
     pub fn backend(&self) -> Backend {

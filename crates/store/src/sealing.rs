@@ -13,6 +13,18 @@ use crate::error::{corrupt, StoreError};
 pub const KEY_BYTES: usize = 32;
 const NONCE_BYTES: usize = 12;
 
+/// A key for `purpose` derived from the installation's secret key, so that no two uses
+/// share one.
+pub(crate) fn derive_key(secret_key: &[u8; KEY_BYTES], purpose: &str) -> [u8; KEY_BYTES] {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(b"switchboard key: ");
+    hash.update(purpose.as_bytes());
+    hash.update([0]);
+    hash.update(secret_key);
+    hash.finalize().into()
+}
+
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
 }

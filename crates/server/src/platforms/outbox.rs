@@ -258,6 +258,7 @@ async fn outbound(state: &AppState, delivery: &DueDelivery) -> Result<Outbound, 
     };
     Ok(Outbound::File {
         kind,
+        link: crate::files::public_link(state, delivery.tenant, delivery.conversation, file_id),
         name: file.name,
         mime_type: file.mime_type,
         content,

@@ -14,7 +14,9 @@ use sha2::Sha256;
 
 use crate::agent::next_event;
 use crate::platform_fake::{Call, PNG, WHATSAPP_NUMBER};
-use crate::telegram::{delivery_event, first_customer_text, media_message, platform, Platform};
+use crate::telegram::{
+    delivery_event, first_customer_text, media_message, platform, platform_at, Platform,
+};
 
 /// A request as a platform sends it.
 #[derive(Clone)]
@@ -622,6 +624,56 @@ impl Driver for Wechat {
         assert_eq!(call.json()["touser"], "oUser1");
         assert_eq!(call.json()["msgtype"], "text");
     }
+}
+
+/// LINE takes images only by URL: the server hands it a signed link under its public
+/// URL, which serves the file to LINE and nothing to a link altered.
+#[tokio::test]
+async fn line_fetches_an_agents_image_from_a_signed_public_link() {
+    const PUBLIC: &str = "https://cc.example.com";
+    let platform = platform_at(Some(PUBLIC)).await;
+    let channel = platform.channel(Line.channel()).await;
+    let (ann, mut socket) = platform.agent_on_duty().await;
+    let (status, _) = deliver(&platform, &Line, &channel, Line.text(1, "A photo?")).await;
+    assert_eq!(status, 200);
+    let assigned = next_event(&mut socket, "assigned").await;
+    let conversation = assigned["conversation"]["id"].as_str().unwrap().to_owned();
+    let stored = ann
+        .post_raw(
+            &format!("/api/v1/agent/conversations/{conversation}/files?name=label.png"),
+            "image/png",
+            PNG.to_vec(),
+        )
+        .await
+        .expect(200);
+    let image = json!({"clientMessageId": "img-1", "content": {"type": "image", "fileId": stored["fileId"], "name": "label.png"}});
+    ann.post(
+        &format!("/api/v1/agent/conversations/{conversation}/messages"),
+        image,
+    )
+    .await
+    .expect(200);
+    let sends = platform
+        .fake
+        .wait_until("an image message", |calls| {
+            calls
+                .iter()
+                .any(|c| c.taken && c.json().pointer("/messages/0/type") == Some(&json!("image")))
+        })
+        .await;
+    let sent = sends
+        .iter()
+        .find(|c| c.json().pointer("/messages/0/type") == Some(&json!("image")))
+        .unwrap()
+        .json();
+    let link = sent["messages"][0]["originalContentUrl"].as_str().unwrap();
+    assert!(link.starts_with(&format!("{PUBLIC}/files/")), "{link}");
+    let local = link.replace(PUBLIC, &platform.app.base);
+    let fetched = reqwest::get(&local).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), PNG);
+    let altered = local.replace("signature=", "signature=0");
+    assert_eq!(reqwest::get(&altered).await.unwrap().status(), 404);
 }
 
 macro_rules! platform_tests {

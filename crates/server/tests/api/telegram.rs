@@ -26,9 +26,15 @@ pub struct Platform {
 
 /// A server whose platforms are the fake, a tenant with a staffed queue, its route.
 pub async fn platform() -> Platform {
+    platform_at(None).await
+}
+
+/// The same, with the public URL platforms reach the server at.
+pub async fn platform_at(public_url: Option<&str>) -> Platform {
     let fake = Fake::start().await;
     let config = ServerConfig {
         platform_endpoints: fake.endpoints(),
+        public_url: public_url.map(str::to_owned),
         ..ServerConfig::default()
     };
     let app = TestApp::start_with(config, Arc::new(switchboard_server::SystemClock)).await;
