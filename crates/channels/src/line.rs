@@ -238,14 +238,14 @@ pub(crate) async fn send(
         .get("channelAccessToken")
         .map_err(refused)?;
     let line_channel = line_channel(channel).map_err(refused)?;
-    if let Some(reply_token) = platforms.take_line_reply_token(line_channel, to) {
+    let post = |path: &str| {
         let url = platforms
-            .url(&platforms.endpoints.line, "v2/bot/message/reply")
+            .url(&platforms.endpoints.line, path)
             .map_err(refused)?;
-        let response = platforms
-            .http
-            .post(url)
-            .bearer_auth(token)
+        Ok::<_, SendError>(platforms.http.post(url).bearer_auth(token))
+    };
+    if let Some(reply_token) = platforms.take_line_reply_token(line_channel, to) {
+        let response = post("v2/bot/message/reply")?
             .json(&json!({"replyToken": reply_token, "messages": messages}))
             .send()
             .await?;
@@ -255,13 +255,7 @@ pub(crate) async fn send(
         // An expired or used token: the push below still reaches the customer.
         tracing::debug!(status = %response.status(), "LINE refused a reply token; pushing instead");
     }
-    let url = platforms
-        .url(&platforms.endpoints.line, "v2/bot/message/push")
-        .map_err(refused)?;
-    let response = platforms
-        .http
-        .post(url)
-        .bearer_auth(token)
+    let response = post("v2/bot/message/push")?
         .header("X-Line-Retry-Key", retry_key(delivery))
         .json(&json!({"to": to, "messages": messages}))
         .send()

@@ -171,7 +171,8 @@ fn announcer(
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish. Resumes the
-/// export tasks a previous run left unfinished, and purges expired sessions hourly.
+/// export tasks a previous run left unfinished, runs the platforms' inbox and outbox
+/// workers, and purges expired sessions and old platform message ids hourly.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -181,7 +182,7 @@ pub async fn serve(
     if let Err(e) = state.routing.recover().await {
         tracing::error!(error = %e, "restoring routing failed; tenants restore on first use");
     }
-    let purger = tokio::spawn(purge_sessions(state.store.clone()));
+    let purger = tokio::spawn(purge_expired(state.store.clone()));
     let workers = platforms::Workers::start(&state);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Chat frames are small and answered at once: Nagle's algorithm would hold them back
@@ -202,7 +203,7 @@ pub async fn serve(
 /// How long a platform message's id is remembered once it is in its conversation.
 const INBOX_MEMORY: Duration = Duration::from_secs(14 * 24 * 3600);
 
-async fn purge_sessions(store: Arc<Store>) {
+async fn purge_expired(store: Arc<Store>) {
     let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every_hour.tick().await;

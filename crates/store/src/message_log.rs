@@ -520,38 +520,39 @@ async fn queue_deliveries(
     conversations: &HashMap<ConversationId, ConversationSequence>,
     now: i64,
 ) -> Result<Vec<bool>> {
-    let queued: Vec<bool> = batch
+    // (index in the batch, sequence number, channel) of each message to queue.
+    let deliveries: Vec<(usize, i64, ChannelId)> = batch
         .iter()
         .zip(outcomes)
-        .map(|(append, outcome)| {
-            matches!(outcome, Outcome::Stored { .. })
-                && append.message.sender != Sender::Customer
-                && conversations
-                    .get(&append.conversation)
-                    .is_some_and(|c| c.relays)
+        .enumerate()
+        .filter_map(|(index, (append, outcome))| match outcome {
+            Outcome::Stored { seq, .. } if append.message.sender != Sender::Customer => {
+                let conversation = conversations.get(&append.conversation)?;
+                conversation
+                    .relays
+                    .then_some((index, *seq, conversation.channel))
+            }
+            _ => None,
         })
         .collect();
-    let count = queued.iter().filter(|q| **q).count();
-    if count == 0 {
+    let mut queued = vec![false; batch.len()];
+    if deliveries.is_empty() {
         return Ok(queued);
     }
-    let rows = Placeholders::new(backend).rows(count, 8);
+    let rows = Placeholders::new(backend).rows(deliveries.len(), 8);
     let sql = format!(
         "INSERT INTO deliveries (conversation_id, seq, tenant_id, channel_id, state, next_attempt_at, created_at, updated_at) \
          VALUES {rows}"
     );
     let mut query = sqlx::query(&sql);
-    for ((append, outcome), _) in batch.iter().zip(outcomes).zip(&queued).filter(|(_, q)| **q) {
-        let (Outcome::Stored { seq, .. }, Some(conversation)) =
-            (outcome, conversations.get(&append.conversation))
-        else {
-            continue;
-        };
+    for &(index, seq, channel) in &deliveries {
+        let append = &batch[index];
+        queued[index] = true;
         query = query
             .bind(append.conversation.0)
-            .bind(*seq)
+            .bind(seq)
             .bind(append.tenant.0)
-            .bind(conversation.channel.0)
+            .bind(channel.0)
             .bind(DeliveryState::Pending.as_str())
             .bind(now)
             .bind(now)

@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
-use switchboard_channels::{Inbound, InboundContent, MediaKind};
+use switchboard_channels::{split_text, Inbound, InboundContent, MediaKind, PlatformUser};
 use switchboard_domain::channel::ChannelType;
-use switchboard_domain::conversation::{Content, Degrees, NewMessage, Sender, MAX_TEXT_CHARS};
+use switchboard_domain::conversation::{
+    Content, Customer, Degrees, NewMessage, Sender, MAX_TEXT_CHARS,
+};
 use switchboard_domain::delivery::retry_delay;
 use switchboard_store::ids::now_millis;
 use switchboard_store::InboundEvent;
@@ -80,8 +82,13 @@ async fn handle_due(state: &AppState) -> Result<usize, ApiError> {
         }
     }
     let handled = by_channel.into_iter().map(|events| async move {
+        // Read once for the channel's messages of this round.
+        let first = events[0];
+        let loaded = LoadedChannel::load(state, first.tenant, first.channel)
+            .await
+            .map_err(|e| e.to_string());
         for event in events {
-            handle(state, event).await?;
+            handle(state, event, loaded.as_ref()).await?;
         }
         Ok::<(), ApiError>(())
     });
@@ -91,7 +98,11 @@ async fn handle_due(state: &AppState) -> Result<usize, ApiError> {
     Ok(due.len())
 }
 
-async fn handle(state: &AppState, event: &InboundEvent) -> Result<(), ApiError> {
+async fn handle(
+    state: &AppState,
+    event: &InboundEvent,
+    loaded: Result<&LoadedChannel, &String>,
+) -> Result<(), ApiError> {
     let platform = state.store.platform();
     let now = now_millis();
     if !platform
@@ -100,34 +111,35 @@ async fn handle(state: &AppState, event: &InboundEvent) -> Result<(), ApiError> 
     {
         return Ok(());
     }
-    match deliver(state, event).await {
+    let delivered = match loaded {
+        Ok(loaded) => deliver(state, loaded, event)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(unreadable) => Err(unreadable.clone()),
+    };
+    match delivered {
         Ok(()) => platform.inbound_processed(event.id).await?,
         Err(e) => {
             let attempts = event.attempts + 1;
             let next =
                 now_millis() + i64::try_from(retry_delay(attempts).as_millis()).unwrap_or(i64::MAX);
             tracing::warn!(inbound = event.id, attempts, error = %e, "a platform message could not join its conversation yet");
-            platform
-                .inbound_failed(event.id, &e.to_string(), next)
-                .await?;
+            platform.inbound_failed(event.id, &e, next).await?;
         }
     }
     Ok(())
 }
 
 /// Stores one platform message in its customer's conversation.
-async fn deliver(state: &AppState, event: &InboundEvent) -> Result<(), ApiError> {
+async fn deliver(
+    state: &AppState,
+    loaded: &LoadedChannel,
+    event: &InboundEvent,
+) -> Result<(), ApiError> {
     let inbound: Inbound = serde_json::from_str(&event.payload)
         .map_err(|e| ApiError::Internal(format!("an unreadable inbox message: {e}")))?;
-    let loaded = LoadedChannel::load(state, event.tenant, event.channel).await?;
     let scope = state.store.tenant(event.tenant);
-    let name = match inbound.customer.name.trim() {
-        "" => name_of(state, &loaded, event, &inbound.customer.external_id).await?,
-        given => given.to_owned(),
-    };
-    let customer = scope
-        .customer(event.channel, &inbound.customer.external_id, &name)
-        .await?;
+    let customer = customer_of(state, loaded, event, &inbound.customer).await?;
     let conversation =
         crate::conversations::open_or_resume(state, event.tenant, &loaded.channel, customer.id)
             .await?;
@@ -145,7 +157,7 @@ async fn deliver(state: &AppState, event: &InboundEvent) -> Result<(), ApiError>
             address,
         }],
         InboundContent::Media { kind, source, name } => {
-            vec![media(state, &loaded, event, conversation.id, kind, &source, &name).await?]
+            vec![media(state, loaded, event, conversation.id, kind, &source, &name).await?]
         }
     };
     let single = contents.len() == 1;
@@ -175,23 +187,31 @@ async fn deliver(state: &AppState, event: &InboundEvent) -> Result<(), ApiError>
     Ok(())
 }
 
-/// The name of a customer whose messages carry none: the one known from before, else
-/// the platform's profile, else a stand-in.
-async fn name_of(
+/// The customer who wrote. A name the message carries follows the latest contact; one
+/// whose messages carry none keeps the name known from before, or on first contact gets
+/// the platform's profile name, else a stand-in.
+async fn customer_of(
     state: &AppState,
     loaded: &LoadedChannel,
     event: &InboundEvent,
-    external_id: &str,
-) -> Result<String, ApiError> {
+    user: &PlatformUser,
+) -> Result<Customer, ApiError> {
     let scope = state.store.tenant(event.tenant);
-    if let Some(known) = scope.known_customer(event.channel, external_id).await? {
-        return Ok(known.name);
-    }
-    let platform = &state.platforms.platforms;
-    Ok(platform
-        .customer_name(loaded.platform(), external_id)
-        .await
-        .unwrap_or_else(|| default_name(loaded.channel.config.channel_type, external_id)))
+    let external_id = user.external_id.as_str();
+    let name = match user.name.trim() {
+        "" => {
+            if let Some(known) = scope.known_customer(event.channel, external_id).await? {
+                return Ok(known);
+            }
+            let platform = &state.platforms.platforms;
+            platform
+                .customer_name(loaded.platform(), external_id)
+                .await
+                .unwrap_or_else(|| default_name(loaded.channel.config.channel_type, external_id))
+        }
+        given => given.to_owned(),
+    };
+    Ok(scope.customer(event.channel, external_id, &name).await?)
 }
 
 fn default_name(channel_type: ChannelType, external_id: &str) -> String {
@@ -203,30 +223,21 @@ fn default_name(channel_type: ChannelType, external_id: &str) -> String {
         ChannelType::Wechat => "WeChat",
         ChannelType::Web | ChannelType::Email => "",
     };
-    let tail: String = external_id
-        .chars()
-        .rev()
-        .take(6)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let skip = external_id.chars().count().saturating_sub(6);
+    let tail: String = external_id.chars().skip(skip).collect();
     format!("{platform} user …{tail}")
 }
 
 /// A text longer than a message may be becomes several messages.
 fn split(text: &str) -> Vec<Content> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.is_empty() {
+    if text.is_empty() {
         return vec![Content::Text {
             text: "[empty message]".into(),
         }];
     }
-    chars
-        .chunks(MAX_TEXT_CHARS)
-        .map(|chunk| Content::Text {
-            text: chunk.iter().collect(),
-        })
+    split_text(text, MAX_TEXT_CHARS)
+        .into_iter()
+        .map(|text| Content::Text { text })
         .collect()
 }
 

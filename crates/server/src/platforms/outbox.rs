@@ -5,6 +5,7 @@
 //! and its agent told. On stop, the sends under way finish and nothing new starts.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_channels::{split_text, MediaKind, Outbound, SendError};
@@ -106,6 +107,8 @@ async fn start_due(
     let due = platform
         .due_deliveries(now_millis(), i64::try_from(room).unwrap_or(16), &paused)
         .await?;
+    // Each channel is read once a round, for all of its replies.
+    let mut channels: HashMap<ChannelId, Channel> = HashMap::new();
     for delivery in due {
         if busy.contains(&delivery.conversation) {
             continue;
@@ -117,7 +120,14 @@ async fn start_due(
             continue;
         }
         busy.insert(delivery.conversation);
-        sending.spawn(attempt(state.clone(), delivery));
+        let channel = match channels.get(&delivery.channel) {
+            Some(channel) => channel.clone(),
+            None => {
+                let loaded = load(state, &delivery).await;
+                channels.entry(delivery.channel).or_insert(loaded).clone()
+            }
+        };
+        sending.spawn(attempt(state.clone(), delivery, channel));
     }
     let next = platform.next_delivery_at(&paused).await?;
     Ok(next.map(|at| {
@@ -126,9 +136,29 @@ async fn start_due(
     }))
 }
 
-async fn attempt(state: AppState, delivery: DueDelivery) -> Attempt {
+/// A channel read for sending, or why it could not be.
+type Channel = Result<Arc<LoadedChannel>, SendError>;
+
+async fn load(state: &AppState, delivery: &DueDelivery) -> Channel {
+    match LoadedChannel::load(state, delivery.tenant, delivery.channel).await {
+        Ok(loaded) => Ok(Arc::new(loaded)),
+        Err(ApiError::NotFound) => Err(SendError::Permanent {
+            reason: "the channel no longer exists".into(),
+        }),
+        Err(e) => Err(SendError::Retry {
+            after: None,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+async fn attempt(state: AppState, delivery: DueDelivery, channel: Channel) -> Attempt {
     let attempts = delivery.attempts + 1;
-    let (outcome, pause) = match send(&state, &delivery).await {
+    let sent = match channel {
+        Ok(loaded) => send(&state, &loaded, &delivery).await,
+        Err(unusable) => Err(unusable),
+    };
+    let (outcome, pause) = match sent {
         Ok(sent) => (
             DeliveryOutcome::Sent {
                 platform_message_id: sent,
@@ -170,23 +200,13 @@ async fn attempt(state: AppState, delivery: DueDelivery) -> Attempt {
 
 /// Sends one reply; answers the platform's id for it. A text too long for one platform
 /// message goes in parts, each recorded once sent, so that a retry resumes after them.
-async fn send(state: &AppState, delivery: &DueDelivery) -> Result<Option<String>, SendError> {
+async fn send(
+    state: &AppState,
+    loaded: &LoadedChannel,
+    delivery: &DueDelivery,
+) -> Result<Option<String>, SendError> {
     let permanent = |e: ApiError| SendError::Permanent {
         reason: e.to_string(),
-    };
-    let loaded = match LoadedChannel::load(state, delivery.tenant, delivery.channel).await {
-        Ok(loaded) => loaded,
-        Err(ApiError::NotFound) => {
-            return Err(SendError::Permanent {
-                reason: "the channel no longer exists".into(),
-            })
-        }
-        Err(e) => {
-            return Err(SendError::Retry {
-                after: None,
-                reason: e.to_string(),
-            })
-        }
     };
     let platforms = &state.platforms.platforms;
     let parts = match outbound(state, delivery).await.map_err(permanent)? {

@@ -189,7 +189,6 @@ pub(crate) async fn register_telegram_webhook(
             secret
         }
     };
-    let loaded = LoadedChannel::load(state, tenant, id).await?;
     let registration = WebhookRegistration {
         url: url.clone(),
         secret_token: secret,
