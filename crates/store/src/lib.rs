@@ -9,6 +9,7 @@
 //! so concurrent changes cannot slip past them.
 
 mod channels;
+mod checkpoints;
 mod conversations;
 mod employees;
 mod error;
@@ -65,6 +66,8 @@ pub struct Store {
     /// both are the same pool.
     write: AnyPool,
     read: AnyPool,
+    /// SQLite's log checkpoints, on a connection of their own (see [`checkpoints`]).
+    checkpoints: Option<AnyPool>,
     backend: Backend,
     ids: IdGenerator,
     secrets: sealing::SecretBox,
@@ -86,11 +89,12 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
         let connect = AnyConnectOptions::from_str(&sqlite_create_mode(url, backend))?;
-        let (write, read) = match backend {
+        let (write, read, checkpoints) = match backend {
             Backend::Sqlite => {
                 let write = sqlite_pool(1).connect_with(connect.clone()).await?;
+                let checkpoints = sqlite_pool(1).connect_with(connect.clone()).await?;
                 let read = sqlite_pool(4).connect_with(connect).await?;
-                (write, read)
+                (write, read, Some(checkpoints))
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -98,7 +102,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(connect)
                     .await?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, None)
             }
         };
         match backend {
@@ -108,10 +112,14 @@ impl Store {
         let secrets = sealing::SecretBox::new(&options.secret_key);
         let file_link_key = sealing::derive_key(&options.secret_key, "file links");
         let messages = message_log::MessageLog::start(write.clone(), backend);
+        if let Some(pool) = &checkpoints {
+            checkpoints::start(pool.clone());
+        }
         Ok(Self {
             messages,
             write,
             read,
+            checkpoints,
             backend,
             ids: IdGenerator::new(options.node_id),
             secrets,
@@ -158,6 +166,9 @@ impl Store {
     pub async fn close(&self) {
         self.messages.flush().await;
         self.write.close().await;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.close().await;
+        }
         self.read.close().await;
     }
 
@@ -232,6 +243,11 @@ fn sqlite_pool(connections: u32) -> AnyPoolOptions {
                 ] {
                     conn.execute(pragma).await?;
                 }
+                let checkpoint_at = format!(
+                    "PRAGMA wal_autocheckpoint = {}",
+                    checkpoints::WRITER_CHECKPOINT_PAGES
+                );
+                conn.execute(checkpoint_at.as_str()).await?;
                 Ok(())
             })
         })
