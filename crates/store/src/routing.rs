@@ -11,7 +11,12 @@ use switchboard_domain::{ChannelId, ConversationId, CustomerId, EmployeeId, Queu
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::TenantScope;
+use crate::scoped::Placeholders;
+use crate::{Backend, TenantScope};
+
+/// Rows written by one statement: eight values each stay well inside both databases'
+/// limits on a statement's parameters.
+const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// How a routing decision moves a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,90 +79,32 @@ pub struct Routed {
 }
 
 impl TenantScope<'_> {
-    /// Writes a decision's moves and contact events, all or nothing.
+    /// Writes the moves and contact events of a burst of decisions, all or nothing.
+    ///
+    /// A burst can be thousands of decisions (agents freeing up in front of a deep
+    /// queue), so the moves are written a statement per kind of move, not per decision.
+    /// A conversation moved twice in the burst has its moves written in rounds, in the
+    /// order decided: each move's condition on the conversation's state sees the one
+    /// before it.
     pub async fn record_routing(&self, records: &[RoutingRecord]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
         let now = now_millis();
-        // Rows are locked in id order, as the message writer locks them, so that the two
-        // never wait on each other in a circle on PostgreSQL; a stable sort keeps each
-        // conversation's records in the order decided.
-        let mut in_lock_order: Vec<&RoutingRecord> = records.iter().collect();
-        in_lock_order.sort_by_key(|record| record.conversation.0);
+        let backend = self.store.backend;
+        let tenant = self.tenant.0;
         let mut tx = self.store.write.begin().await?;
-        for record in in_lock_order {
-            let id = record.conversation.0;
-            let tenant = self.tenant.0;
-            let update = match record.placement {
-                None => None,
-                Some(Placement::Queued { queue, place }) => Some(
-                    sqlx::query(
-                        "UPDATE conversations SET state = 'queued', agent_id = NULL, queue_id = $1, queue_place = $2, \
-                         queued_at = $3, updated_at = $3 WHERE tenant_id = $4 AND id = $5 AND state IN ('queued', 'assigned', 'bot')",
-                    )
-                    .bind(queue.0)
-                    .bind(place)
-                    .bind(now),
-                ),
-                Some(Placement::Assigned { queue, agent }) => Some(
-                    sqlx::query(
-                        "UPDATE conversations SET state = 'assigned', agent_id = $1, queue_id = $2, queue_place = NULL, \
-                         updated_at = $3 WHERE tenant_id = $4 AND id = $5 AND state IN ('queued', 'assigned', 'bot')",
-                    )
-                    .bind(agent.0)
-                    .bind(queue.0)
-                    .bind(now),
-                ),
-                Some(Placement::WrapUp) => Some(
-                    sqlx::query(
-                        "UPDATE conversations SET state = 'wrapUp', updated_at = $1 \
-                         WHERE tenant_id = $2 AND id = $3 AND state = 'assigned'",
-                    )
-                    .bind(now),
-                ),
-                Some(Placement::WrapUpDone) => Some(
-                    sqlx::query(
-                        "UPDATE conversations SET state = 'closed', updated_at = $1, closed_at = COALESCE(closed_at, $1) \
-                         WHERE tenant_id = $2 AND id = $3 AND state = 'wrapUp'",
-                    )
-                    .bind(now),
-                ),
-                Some(Placement::Released { offline_message }) => {
-                    let state = if offline_message {
-                        ConversationState::OfflineMessage
-                    } else {
-                        ConversationState::Closed
-                    };
-                    Some(
-                        sqlx::query(
-                            "UPDATE conversations SET state = $1, agent_id = NULL, queue_place = NULL, updated_at = $2, \
-                             closed_at = COALESCE(closed_at, $2) WHERE tenant_id = $3 AND id = $4 \
-                             AND state IN ('queued', 'assigned', 'bot')",
-                        )
-                        .bind(state.as_str())
-                        .bind(now),
-                    )
-                }
-            };
-            if let Some(update) = update {
-                update.bind(tenant).bind(id).execute(&mut *tx).await?;
-            }
-            sqlx::query(
-                "INSERT INTO contact_events (id, tenant_id, conversation_id, at, kind, queue_id, agent_id, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(self.store.next_id())
-            .bind(tenant)
-            .bind(id)
-            .bind(now)
-            .bind(record.kind)
-            .bind(record.queue.map(|q| q.0))
-            .bind(record.agent.map(|a| a.0))
-            .bind(record.detail.to_string())
-            .execute(&mut *tx)
-            .await?;
+        if backend == Backend::Postgres {
+            lock_in_id_order(&mut tx, tenant, records).await?;
         }
+        for round in rounds(records) {
+            let mut moves = Moves::default();
+            for (conversation, placement) in round {
+                moves.add(conversation.0, placement);
+            }
+            moves.write(&mut tx, backend, tenant, now).await?;
+        }
+        insert_contact_events(&mut tx, backend, self, records, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -237,4 +184,223 @@ fn routed_from_row(row: &AnyRow) -> Result<Routed> {
         place: row.try_get("queue_place")?,
         queued_at: row.try_get("queued_at")?,
     })
+}
+
+/// Locks the conversations of `records` in id order, as the message writer locks them,
+/// so that the two never wait on each other in a circle on PostgreSQL.
+async fn lock_in_id_order(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: i64,
+    records: &[RoutingRecord],
+) -> Result<()> {
+    let mut ids: Vec<i64> = records.iter().map(|r| r.conversation.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut placeholders = Placeholders::new(Backend::Postgres);
+        let tenant_at = placeholders.list(1);
+        let ids_at = placeholders.list(chunk.len());
+        let sql = format!(
+            "SELECT id FROM conversations WHERE tenant_id = {tenant_at} AND id IN ({ids_at}) \
+             ORDER BY id FOR NO KEY UPDATE"
+        );
+        let mut query = sqlx::query(&sql).bind(tenant);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The moves of `records` in rounds: the first move of each conversation, then the
+/// second of those moved twice, and so on; within a round each conversation once.
+fn rounds(records: &[RoutingRecord]) -> Vec<Vec<(ConversationId, Placement)>> {
+    let mut rounds: Vec<Vec<(ConversationId, Placement)>> = Vec::new();
+    let mut moved: std::collections::HashMap<ConversationId, usize> =
+        std::collections::HashMap::new();
+    for record in records {
+        let Some(placement) = record.placement else {
+            continue;
+        };
+        let round = moved.entry(record.conversation).or_default();
+        if rounds.len() == *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push((record.conversation, placement));
+        *round += 1;
+    }
+    rounds
+}
+
+/// One round's moves, by kind; each row starts with the conversation's id.
+#[derive(Default)]
+struct Moves {
+    /// id, queue, place.
+    queued: Vec<[i64; 3]>,
+    /// id, agent, queue.
+    assigned: Vec<[i64; 3]>,
+    wrap_up: Vec<[i64; 1]>,
+    wrap_up_done: Vec<[i64; 1]>,
+    closed: Vec<[i64; 1]>,
+    offline_message: Vec<[i64; 1]>,
+}
+
+/// Routing moves only a conversation that is still in routing's hands.
+const ROUTED: &str = "c.state IN ('queued', 'assigned', 'bot')";
+
+impl Moves {
+    fn add(&mut self, id: i64, placement: Placement) {
+        match placement {
+            Placement::Queued { queue, place } => self.queued.push([id, queue.0, place]),
+            Placement::Assigned { queue, agent } => self.assigned.push([id, agent.0, queue.0]),
+            Placement::WrapUp => self.wrap_up.push([id]),
+            Placement::WrapUpDone => self.wrap_up_done.push([id]),
+            Placement::Released {
+                offline_message: false,
+            } => self.closed.push([id]),
+            Placement::Released {
+                offline_message: true,
+            } => self.offline_message.push([id]),
+        }
+    }
+
+    async fn write(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        backend: Backend,
+        tenant: i64,
+        now: i64,
+    ) -> Result<()> {
+        let update = ConversationUpdate {
+            backend,
+            tenant,
+            now,
+        };
+        update
+            .run(
+                tx,
+                "state = 'queued', agent_id = NULL, queue_id = v.column2, queue_place = v.column3, queued_at = {now}",
+                ROUTED,
+                &self.queued,
+            )
+            .await?;
+        update
+            .run(
+                tx,
+                "state = 'assigned', agent_id = v.column2, queue_id = v.column3, queue_place = NULL",
+                ROUTED,
+                &self.assigned,
+            )
+            .await?;
+        update
+            .run(
+                tx,
+                "state = 'wrapUp'",
+                "c.state = 'assigned'",
+                &self.wrap_up,
+            )
+            .await?;
+        update
+            .run(
+                tx,
+                "state = 'closed', closed_at = COALESCE(closed_at, {now})",
+                "c.state = 'wrapUp'",
+                &self.wrap_up_done,
+            )
+            .await?;
+        let released = |state: ConversationState| {
+            format!(
+                "state = '{}', agent_id = NULL, queue_place = NULL, closed_at = COALESCE(closed_at, {{now}})",
+                state.as_str()
+            )
+        };
+        update
+            .run(
+                tx,
+                &released(ConversationState::Closed),
+                ROUTED,
+                &self.closed,
+            )
+            .await?;
+        update
+            .run(
+                tx,
+                &released(ConversationState::OfflineMessage),
+                ROUTED,
+                &self.offline_message,
+            )
+            .await
+    }
+}
+
+/// Writes moves of one kind, `ROWS_PER_STATEMENT` conversations a statement.
+struct ConversationUpdate {
+    backend: Backend,
+    tenant: i64,
+    now: i64,
+}
+
+impl ConversationUpdate {
+    /// `UPDATE conversations AS c SET {set}, updated_at = now FROM (VALUES rows) AS v
+    /// WHERE c.id = v.column1 AND {only_if}`, within the tenant; `{now}` in `set` is the
+    /// time of the decisions.
+    async fn run<const WIDTH: usize>(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        set: &str,
+        only_if: &str,
+        rows: &[[i64; WIDTH]],
+    ) -> Result<()> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            // Numbered on both databases, so that the time can be used twice.
+            let mut placeholders = Placeholders::starting_at(self.backend, 1);
+            let now_at = placeholders.list(1);
+            let tenant_at = placeholders.list(1);
+            let values = placeholders.rows(chunk.len(), WIDTH);
+            let set = set.replace("{now}", &now_at);
+            let sql = format!(
+                "UPDATE conversations AS c SET {set}, updated_at = {now_at} FROM (VALUES {values}) AS v \
+                 WHERE c.id = v.column1 AND c.tenant_id = {tenant_at} AND {only_if}"
+            );
+            let mut query = sqlx::query(&sql).bind(self.now).bind(self.tenant);
+            for row in chunk {
+                for value in row {
+                    query = query.bind(*value);
+                }
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn insert_contact_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    scope: &TenantScope<'_>,
+    records: &[RoutingRecord],
+    now: i64,
+) -> Result<()> {
+    for chunk in records.chunks(ROWS_PER_STATEMENT) {
+        let values = Placeholders::new(backend).rows(chunk.len(), 8);
+        let sql = format!(
+            "INSERT INTO contact_events (id, tenant_id, conversation_id, at, kind, queue_id, agent_id, detail) \
+             VALUES {values}"
+        );
+        let mut query = sqlx::query(&sql);
+        for record in chunk {
+            query = query
+                .bind(scope.store.next_id())
+                .bind(scope.tenant.0)
+                .bind(record.conversation.0)
+                .bind(now)
+                .bind(record.kind)
+                .bind(record.queue.map(|q| q.0))
+                .bind(record.agent.map(|a| a.0))
+                .bind(record.detail.to_string());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

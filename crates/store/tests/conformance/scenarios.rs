@@ -1392,6 +1392,24 @@ mod conversations {
             None
         );
 
+        // A burst moving one conversation twice: the moves land in the order decided.
+        scope
+            .record_routing(&[
+                RoutingRecord {
+                    agent: Some(agent),
+                    ..record(second, "assigned", Placement::Assigned { queue, agent })
+                },
+                record(second, "requeued", Placement::Queued { queue, place: 3 }),
+            ])
+            .await
+            .unwrap();
+        let requeued = scope.conversation(second).await.unwrap();
+        assert_eq!(
+            (requeued.state, requeued.agent_id),
+            (ConversationState::Queued, None)
+        );
+        assert_eq!(scope.contact_record(second).await.unwrap().len(), 3);
+
         // Wrap-up moves only an assigned conversation; its end only one in wrap-up.
         scope
             .record_routing(&[record(second, "wrapUpStarted", Placement::WrapUp)])
