@@ -31,7 +31,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use switchboard_domain::TenantId;
 
 pub use channels::ChannelFilter;
@@ -100,6 +100,18 @@ impl Store {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    // sqlx pings every connection it hands out, a round trip per
+                    // transaction; one busy a moment ago is alive, so only a connection
+                    // idle for a while (the server may have gone away since) is checked.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > PING_CONNECTIONS_IDLE_FOR {
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(connect)
                     .await?;
                 (pool.clone(), pool, None)
@@ -227,10 +239,16 @@ impl TenantScope<'_> {
     }
 }
 
+/// A PostgreSQL connection idle for longer is checked before it is used.
+const PING_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(5);
+
 fn sqlite_pool(connections: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(Duration::from_secs(30))
+        // The database is a file in this process: there is no connection to lose, and
+        // the ping sqlx would send first costs a round trip to the connection's thread.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 // busy_timeout first, so that switching the journal waits out a busy file;
