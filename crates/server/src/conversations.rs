@@ -22,7 +22,7 @@ pub(crate) async fn open_or_resume(
     let opened = scope
         .open_conversation(customer, ConversationState::Queued)
         .await?;
-    let queue = state.routing.queue_of(tenant, opened.id).await?;
+    let queue = state.routing.queue_of(tenant, channel).await?;
     let last_agent = if channel.config.last_agent_mode.enabled {
         scope.last_agent_of(customer, opened.id).await?
     } else {

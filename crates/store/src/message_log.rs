@@ -1,8 +1,9 @@
-//! Group commit for messages. One writer task stores every append that is waiting when
+//! Group commit for messages. A writer task stores every append that is waiting when
 //! it is free in a single transaction, and each caller hears back once that transaction
 //! is committed. A sync to disk costs about the same for one message as for hundreds, so
 //! under load the appends of a whole burst share one, instead of queueing behind a sync
-//! each.
+//! each. SQLite has one writer task; PostgreSQL, which takes concurrent writers, a few,
+//! each with conversations of its own.
 //!
 //! Each append is still judged on its own: a message whose conversation is unknown or has
 //! ended is refused without touching the others, and a client message id seen before —
@@ -56,34 +57,63 @@ pub struct StoredMessage<'a> {
     pub queued_for_platform: bool,
 }
 
-/// Called by the writer task for every message it committed, in commit order, whether or
-/// not the caller that appended it still waits: what is stored is always announced. It
-/// must not block.
+/// Called by the writer tasks for every message they committed, each conversation's in
+/// commit order, whether or not the caller that appended it still waits: what is stored
+/// is always announced. It must not block, and may be called from two tasks at once.
 pub type MessageListener = Arc<dyn Fn(StoredMessage<'_>) + Send + Sync>;
 
 type ListenerSlot = Arc<RwLock<Option<MessageListener>>>;
 
-/// The way in to the writer task.
+/// Writer tasks on PostgreSQL, each with conversations of its own: one batch waits on
+/// round trips to the server and on its commit, so batches of different conversations
+/// are written side by side. SQLite has a single writer, hence a single task.
+const POSTGRES_LANES: usize = 3;
+
+/// The way in to the writer tasks.
 pub(crate) struct MessageLog {
-    appends: mpsc::UnboundedSender<Request>,
+    /// One per writer task; a conversation's messages always take the same lane, so
+    /// they are stored in the order handed over.
+    lanes: Vec<mpsc::UnboundedSender<Request>>,
     listener: ListenerSlot,
 }
 
 impl MessageLog {
-    /// Starts the writer task on the current Tokio runtime.
+    /// Starts the writer tasks on the current Tokio runtime.
     pub(crate) fn start(pool: AnyPool, backend: Backend) -> Self {
-        let (appends, waiting) = mpsc::unbounded_channel();
         let listener = ListenerSlot::default();
-        tokio::spawn(write_batches(pool, backend, waiting, listener.clone()));
-        Self { appends, listener }
+        let count = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_LANES,
+        };
+        let lanes = (0..count)
+            .map(|_| {
+                let (appends, waiting) = mpsc::unbounded_channel();
+                tokio::spawn(write_batches(
+                    pool.clone(),
+                    backend,
+                    waiting,
+                    listener.clone(),
+                ));
+                appends
+            })
+            .collect();
+        Self { lanes, listener }
     }
 
     /// Waits until every message handed over so far is stored (or has failed).
     pub(crate) async fn flush(&self) {
-        let (done, flushed) = oneshot::channel();
-        if self.appends.send(Request::Flush(done)).is_ok() {
-            let _ = flushed.await;
+        for lane in &self.lanes {
+            let (done, flushed) = oneshot::channel();
+            if lane.send(Request::Flush(done)).is_ok() {
+                let _ = flushed.await;
+            }
         }
+    }
+
+    fn lane_of(&self, conversation: ConversationId) -> &mpsc::UnboundedSender<Request> {
+        // Ids are spread over the lanes by a multiplicative hash of their bits.
+        let spread = (conversation.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+        &self.lanes[usize::try_from(spread).unwrap_or_default() % self.lanes.len()]
     }
 
     pub(crate) fn listen(&self, listener: MessageListener) {
@@ -109,7 +139,10 @@ impl MessageLog {
             message,
             reply,
         };
-        let handed_over = self.appends.send(Request::Append(append)).is_ok();
+        let handed_over = self
+            .lane_of(conversation)
+            .send(Request::Append(append))
+            .is_ok();
         async move {
             let closed = || StoreError::Database(sqlx::Error::PoolClosed);
             if !handed_over {

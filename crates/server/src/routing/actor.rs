@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::json;
+use switchboard_domain::channel::Channel;
 use switchboard_domain::conversation::{
     Content, Conversation, ConversationState, NewMessage, Sender,
 };
@@ -62,8 +63,22 @@ pub async fn queue_of(
 ) -> Result<QueueId, StoreError> {
     let scope = store.tenant(tenant);
     let channel = scope.conversation(conversation).await?.channel_id;
-    let route = scope.channel(channel).await?.config.called_route_id;
-    Ok(scope.route(route).await?.config.skill_queue_id)
+    queue_of_channel(store, tenant, &scope.channel(channel).await?).await
+}
+
+/// The skill queue `channel` routes to.
+pub async fn queue_of_channel(
+    store: &Store,
+    tenant: TenantId,
+    channel: &Channel,
+) -> Result<QueueId, StoreError> {
+    let route = channel.config.called_route_id;
+    Ok(store
+        .tenant(tenant)
+        .route(route)
+        .await?
+        .config
+        .skill_queue_id)
 }
 
 impl TenantRouting {

@@ -16,8 +16,9 @@ pub mod settings;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use switchboard_domain::channel::Channel;
 use switchboard_domain::tenant::TenantSettings;
-use switchboard_domain::{ConversationId, QueueId, TenantId};
+use switchboard_domain::{QueueId, TenantId};
 use switchboard_routing::{Action, Event, Waiting};
 use switchboard_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
@@ -123,13 +124,13 @@ impl RoutingService {
         answer.await.map_err(|_| stopped())
     }
 
-    /// The skill queue a conversation's channel routes to.
+    /// The skill queue `channel` routes to.
     pub async fn queue_of(
         &self,
         tenant: TenantId,
-        conversation: ConversationId,
+        channel: &Channel,
     ) -> Result<QueueId, StoreError> {
-        actor::queue_of(&self.shared.store, tenant, conversation).await
+        actor::queue_of_channel(&self.shared.store, tenant, channel).await
     }
 
     async fn send(&self, tenant: TenantId, command: Command) -> Result<(), ApiError> {
