@@ -9,8 +9,9 @@ use serde_json::json;
 
 use crate::meta::{self, Checked};
 use crate::{
-    file_part, read_media, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent, Media,
-    MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
+    file_part, json_answer, read_media, Accepted, Answer, Channel, ChannelError, Inbound,
+    InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent,
+    WebhookRequest,
 };
 
 /// Messenger's limit on one text message.
@@ -228,7 +229,7 @@ pub(crate) async fn send(
                 "message": {"text": text},
             });
             let response = platforms.http.post(url).json(&body).send().await?;
-            answer(response).await?
+            meta::sent::<SendAnswer>(response, "Messenger").await?
         }
         Outbound::File {
             kind,
@@ -252,23 +253,11 @@ pub(crate) async fn send(
                 .text("message", attachment.to_string())
                 .part("filedata", part);
             let response = platforms.http.post(url).multipart(form).send().await?;
-            answer(response).await?
+            meta::sent::<SendAnswer>(response, "Messenger").await?
         }
     };
     Ok(Sent {
         platform_message_id: answered.message_id,
-    })
-}
-
-async fn answer(response: reqwest::Response) -> Result<SendAnswer, SendError> {
-    if !response.status().is_success() {
-        return Err(meta::refusal(response, "Messenger").await);
-    }
-    let status = response.status();
-    response.json().await.map_err(|e| {
-        SendError::permanent(format!(
-            "Messenger answered {status} with an unreadable body: {e}"
-        ))
     })
 }
 
@@ -298,13 +287,7 @@ pub(crate) async fn customer_name(
         .append_pair("fields", "first_name,last_name")
         .append_pair("access_token", token);
     let response = platforms.http.get(url).send().await?;
-    if !response.status().is_success() {
-        return Err(ChannelError::Platform(format!(
-            "Messenger answered {} for a profile",
-            response.status()
-        )));
-    }
-    let profile: Profile = response.json().await?;
+    let profile: Profile = json_answer(response, "Messenger", "a profile").await?;
     Ok(format!("{} {}", profile.first_name, profile.last_name)
         .trim()
         .to_owned())

@@ -496,6 +496,22 @@ impl Platforms {
     }
 }
 
+/// The JSON of a platform's successful answer; any other status is `platform`'s refusal
+/// of what was `asked` for.
+async fn json_answer<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+    platform: &str,
+    asked: &str,
+) -> Result<T, ChannelError> {
+    let status = response.status();
+    if !status.is_success() {
+        return Err(ChannelError::Platform(format!(
+            "{platform} answered {status} for {asked}"
+        )));
+    }
+    Ok(response.json().await?)
+}
+
 /// Reads a media body, refusing more than [`MAX_MEDIA_BYTES`].
 async fn read_media(response: reqwest::Response) -> Result<Vec<u8>, ChannelError> {
     let status = response.status();

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 
 use crate::signature::{hmac_sha256, same};
 use crate::{
-    read_media, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent, Media, MediaKind,
-    Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
+    json_answer, read_media, Accepted, Answer, Channel, ChannelError, Inbound, InboundContent,
+    Media, MediaKind, Outbound, PlatformUser, Platforms, SendError, Sent, WebhookRequest,
 };
 
 const SIGNATURE_HEADER: &str = "x-line-signature";
@@ -311,13 +311,7 @@ pub(crate) async fn customer_name(
     let token = channel.credentials.get("channelAccessToken")?;
     let url = platforms.url(&platforms.endpoints.line, &format!("v2/bot/profile/{user}"))?;
     let response = platforms.http.get(url).bearer_auth(token).send().await?;
-    if !response.status().is_success() {
-        return Err(ChannelError::Platform(format!(
-            "LINE answered {} for a profile",
-            response.status()
-        )));
-    }
-    let profile: Profile = response.json().await?;
+    let profile: Profile = json_answer(response, "LINE", "a profile").await?;
     Ok(profile.display_name)
 }
 

@@ -102,8 +102,24 @@ fn is_transient(code: i64) -> bool {
     )
 }
 
+/// The body of the Graph API's answer to a send; a refusal as [`refusal`] reads it.
+pub(crate) async fn sent<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+    platform: &str,
+) -> Result<T, SendError> {
+    let status = response.status();
+    if !status.is_success() {
+        return Err(refusal(response, platform).await);
+    }
+    response.json().await.map_err(|e| {
+        SendError::permanent(format!(
+            "{platform} answered {status} with an unreadable body: {e}"
+        ))
+    })
+}
+
 /// What a Graph API answer that was not a success means for a retry.
-pub(crate) async fn refusal(response: reqwest::Response, platform: &str) -> SendError {
+async fn refusal(response: reqwest::Response, platform: &str) -> SendError {
     let status = response.status();
     let after = crate::retry_after(response.headers());
     let body = response.text().await.unwrap_or_default();

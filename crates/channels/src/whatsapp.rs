@@ -8,9 +8,9 @@ use serde_json::json;
 
 use crate::meta::{self, Checked};
 use crate::{
-    file_part, read_media, Accepted, Answer, Channel, ChannelError, DeliveryReport, Inbound,
-    InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, ReportedStatus, SendError,
-    Sent, WebhookRequest,
+    file_part, json_answer, read_media, Accepted, Answer, Channel, ChannelError, DeliveryReport,
+    Inbound, InboundContent, Media, MediaKind, Outbound, PlatformUser, Platforms, ReportedStatus,
+    SendError, Sent, WebhookRequest,
 };
 
 /// WhatsApp's limit on one text message.
@@ -341,13 +341,7 @@ pub(crate) async fn send(
         .json(&body)
         .send()
         .await?;
-    if !response.status().is_success() {
-        return Err(meta::refusal(response, "WhatsApp").await);
-    }
-    let answer: SendAnswer = response
-        .json()
-        .await
-        .map_err(|e| SendError::permanent(format!("WhatsApp answered unreadably: {e}")))?;
+    let answer: SendAnswer = meta::sent(response, "WhatsApp").await?;
     Ok(Sent {
         platform_message_id: answer.messages.into_iter().next().map(|m| m.id),
     })
@@ -376,13 +370,7 @@ async fn upload(
         .multipart(form)
         .send()
         .await?;
-    if !response.status().is_success() {
-        return Err(meta::refusal(response, "WhatsApp").await);
-    }
-    let uploaded: Uploaded = response
-        .json()
-        .await
-        .map_err(|e| SendError::permanent(format!("WhatsApp answered unreadably: {e}")))?;
+    let uploaded: Uploaded = meta::sent(response, "WhatsApp").await?;
     Ok(uploaded.id)
 }
 
@@ -400,13 +388,7 @@ pub(crate) async fn fetch_media(
     let token = channel.credentials.get("accessToken")?;
     let url = platforms.url(&platforms.endpoints.graph, media_id)?;
     let response = platforms.http.get(url).bearer_auth(token).send().await?;
-    if !response.status().is_success() {
-        return Err(ChannelError::Platform(format!(
-            "WhatsApp answered {} for media {media_id}",
-            response.status()
-        )));
-    }
-    let located: MediaUrl = response.json().await?;
+    let located: MediaUrl = json_answer(response, "WhatsApp", &format!("media {media_id}")).await?;
     let response = platforms
         .http
         .get(&located.url)
