@@ -21,28 +21,49 @@ pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 40_000;
 /// How often the task copies what was committed.
 const EVERY: Duration = Duration::from_millis(250);
 
-/// Starts copying the log into the database file every [`EVERY`], until `pool` is closed.
-pub(crate) fn start(pool: AnyPool) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            if pool.is_closed() {
-                return;
-            }
-            match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(&pool)
-                .await
-            {
-                Ok(row) => {
-                    let pages: i64 = row.try_get(1).unwrap_or_default();
-                    let copied: i64 = row.try_get(2).unwrap_or_default();
-                    tracing::trace!(pages, copied, "write-ahead log checkpointed");
-                }
-                Err(_) if pool.is_closed() => return,
-                Err(error) => tracing::warn!(%error, "checkpointing the write-ahead log failed"),
-            }
+/// The task copying the log into the database file every [`EVERY`]; it stops when its
+/// pool is closed or it is dropped.
+pub(crate) struct Checkpointer {
+    pool: AnyPool,
+    task: tokio::task::AbortHandle,
+}
+
+impl Checkpointer {
+    pub(crate) fn start(pool: AnyPool) -> Self {
+        let task = tokio::spawn(copy_while_open(pool.clone())).abort_handle();
+        Self { pool, task }
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn copy_while_open(pool: AnyPool) {
+    let mut ticks = tokio::time::interval(EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if pool.is_closed() {
+            return;
         }
-    });
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await
+        {
+            Ok(row) => {
+                let pages: i64 = row.try_get(1).unwrap_or_default();
+                let copied: i64 = row.try_get(2).unwrap_or_default();
+                tracing::trace!(pages, copied, "write-ahead log checkpointed");
+            }
+            Err(_) if pool.is_closed() => return,
+            Err(error) => tracing::warn!(%error, "checkpointing the write-ahead log failed"),
+        }
+    }
 }

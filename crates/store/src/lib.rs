@@ -67,7 +67,7 @@ pub struct Store {
     write: AnyPool,
     read: AnyPool,
     /// SQLite's log checkpoints, on a connection of their own (see [`checkpoints`]).
-    checkpoints: Option<AnyPool>,
+    checkpoints: Option<checkpoints::Checkpointer>,
     backend: Backend,
     ids: IdGenerator,
     secrets: sealing::SecretBox,
@@ -124,9 +124,7 @@ impl Store {
         let secrets = sealing::SecretBox::new(&options.secret_key);
         let file_link_key = sealing::derive_key(&options.secret_key, "file links");
         let messages = message_log::MessageLog::start(write.clone(), backend);
-        if let Some(pool) = &checkpoints {
-            checkpoints::start(pool.clone());
-        }
+        let checkpoints = checkpoints.map(checkpoints::Checkpointer::start);
         Ok(Self {
             messages,
             write,

@@ -2,6 +2,8 @@
 //! agent) and the contact record, one event per routing decision. A decision's changes
 //! and its events are written in one transaction.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -217,8 +219,7 @@ async fn lock_in_id_order(
 /// second of those moved twice, and so on; within a round each conversation once.
 fn rounds(records: &[RoutingRecord]) -> Vec<Vec<(ConversationId, Placement)>> {
     let mut rounds: Vec<Vec<(ConversationId, Placement)>> = Vec::new();
-    let mut moved: std::collections::HashMap<ConversationId, usize> =
-        std::collections::HashMap::new();
+    let mut moved: HashMap<ConversationId, usize> = HashMap::new();
     for record in records {
         let Some(placement) = record.placement else {
             continue;
