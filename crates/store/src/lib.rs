@@ -251,11 +251,15 @@ fn sqlite_pool(connections: u32) -> AnyPoolOptions {
             Box::pin(async move {
                 // busy_timeout first, so that switching the journal waits out a busy file;
                 // FULL: a commit is on disk before it is acknowledged, even on power loss.
+                // temp_store: a message batch's multi-row statements keep a statement
+                // journal of hundreds of KiB, which would otherwise be a file created,
+                // written and deleted for every statement.
                 for pragma in [
                     "PRAGMA busy_timeout = 5000",
                     "PRAGMA journal_mode = WAL",
                     "PRAGMA synchronous = FULL",
                     "PRAGMA foreign_keys = ON",
+                    "PRAGMA temp_store = MEMORY",
                 ] {
                     conn.execute(pragma).await?;
                 }
