@@ -2,7 +2,7 @@
 //! open conversation, or starts one that routing queues.
 
 use switchboard_domain::channel::Channel;
-use switchboard_domain::conversation::{Conversation, ConversationState};
+use switchboard_domain::conversation::Conversation;
 use switchboard_domain::{CustomerId, TenantId};
 use switchboard_routing::Event;
 
@@ -19,21 +19,19 @@ pub(crate) async fn open_or_resume(
     if let Some(open) = scope.open_conversation_of(customer).await? {
         return Ok(open);
     }
-    let opened = scope
-        .open_conversation(customer, ConversationState::Queued)
-        .await?;
+    let opening = scope.opening(customer);
     let queue = state.routing.queue_of(tenant, channel).await?;
     let last_agent = if channel.config.last_agent_mode.enabled {
-        scope.last_agent_of(customer, opened.id).await?
+        scope.last_agent_of(customer, opening.conversation).await?
     } else {
         None
     };
     let arrived = Event::ConversationArrived {
-        conversation: opened.id,
+        conversation: opening.conversation,
         channel: channel.channel_config_id,
         queue,
         last_agent,
     };
-    state.routing.handle(tenant, arrived).await?;
-    Ok(scope.conversation(opened.id).await?)
+    state.routing.open(tenant, opening, arrived).await?;
+    Ok(scope.conversation(opening.conversation).await?)
 }

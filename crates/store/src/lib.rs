@@ -43,7 +43,7 @@ pub use message_log::{MessageListener, StoredMessage};
 pub use platform::{AccountRecord, AccountRole, NewAccount, Platform};
 pub use platform_messages::{DeliveryChange, DeliveryOutcome, DueDelivery, InboundEvent};
 pub use queues::QueueFilter;
-pub use routing::{ContactEvent, Placement, Routed, RoutingRecord};
+pub use routing::{ContactEvent, Opening, Placement, Routed, RoutingRecord};
 pub use sealing::KEY_BYTES;
 pub use widget::WidgetSession;
 

@@ -42,6 +42,14 @@ pub enum Placement {
     },
 }
 
+/// A conversation of a customer that starts queued in the transaction that stores
+/// routing's first decisions about it: one write, not two, before its agent hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opening {
+    pub conversation: ConversationId,
+    pub customer: CustomerId,
+}
+
 /// One routing decision about a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoutingRecord {
@@ -89,13 +97,34 @@ impl TenantScope<'_> {
     /// order decided: each move's condition on the conversation's state sees the one
     /// before it.
     pub async fn record_routing(&self, records: &[RoutingRecord]) -> Result<()> {
-        if records.is_empty() {
+        self.open_and_record_routing(&[], records).await
+    }
+
+    /// A new conversation for `customer`, with its id, to be started by
+    /// [`Self::open_and_record_routing`].
+    pub fn opening(&self, customer: CustomerId) -> Opening {
+        Opening {
+            conversation: ConversationId(self.store.next_id()),
+            customer,
+        }
+    }
+
+    /// Starts the `opened` conversations, queued, then stores `records` as
+    /// [`Self::record_routing`] does, all in one transaction. A customer not of this
+    /// tenant fails it whole.
+    pub async fn open_and_record_routing(
+        &self,
+        opened: &[Opening],
+        records: &[RoutingRecord],
+    ) -> Result<()> {
+        if records.is_empty() && opened.is_empty() {
             return Ok(());
         }
         let now = now_millis();
         let backend = self.store.backend;
         let tenant = self.tenant.0;
         let mut tx = self.store.write.begin().await?;
+        insert_conversations(&mut tx, backend, tenant, opened, now).await?;
         if backend == Backend::Postgres {
             lock_in_id_order(&mut tx, tenant, records).await?;
         }
@@ -186,6 +215,40 @@ fn routed_from_row(row: &AnyRow) -> Result<Routed> {
         place: row.try_get("queue_place")?,
         queued_at: row.try_get("queued_at")?,
     })
+}
+
+/// Inserts the `opened` conversations, queued, each with its customer's channel.
+async fn insert_conversations(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    tenant: i64,
+    opened: &[Opening],
+    now: i64,
+) -> Result<()> {
+    for chunk in opened.chunks(ROWS_PER_STATEMENT) {
+        let mut placeholders = Placeholders::starting_at(backend, 1);
+        let state_at = placeholders.list(1);
+        let now_at = placeholders.list(1);
+        let tenant_at = placeholders.list(1);
+        let values = placeholders.rows(chunk.len(), 2);
+        let sql = format!(
+            "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, last_seq, created_at, updated_at) \
+             SELECT v.column1, c.tenant_id, c.channel_id, c.id, {state_at}, 0, {now_at}, {now_at} \
+             FROM (VALUES {values}) AS v JOIN customers c ON c.id = v.column2 AND c.tenant_id = {tenant_at}"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(ConversationState::Queued.as_str())
+            .bind(now)
+            .bind(tenant);
+        for opening in chunk {
+            query = query.bind(opening.conversation.0).bind(opening.customer.0);
+        }
+        let inserted = query.execute(&mut **tx).await?.rows_affected();
+        if inserted != chunk.len() as u64 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    Ok(())
 }
 
 /// Locks the conversations of `records` in id order, as the message writer locks them,

@@ -17,7 +17,7 @@ use switchboard_routing::{
     Action, Deadlines, Event, OverflowReason, ReleaseReason, Restored, Router, Timer,
     TransferReason, TransferRefusal, Waiting,
 };
-use switchboard_store::{Placement, RoutingRecord, Store, StoreError};
+use switchboard_store::{Opening, Placement, RoutingRecord, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{notices, settings, Shared};
@@ -25,6 +25,8 @@ use super::{notices, settings, Shared};
 pub enum Command {
     Event {
         event: Box<Event>,
+        /// The conversation the event is the arrival of, started with its decisions.
+        opening: Option<Opening>,
         done: oneshot::Sender<Result<Vec<Action>, Arc<StoreError>>>,
     },
     Waiting {
@@ -40,6 +42,7 @@ const MAX_COMMANDS_AT_ONCE: usize = 256;
 /// Decisions made but not stored yet, in order.
 #[derive(Default)]
 struct Decided {
+    opened: Vec<Opening>,
     records: Vec<RoutingRecord>,
     actions: Vec<Action>,
 }
@@ -196,7 +199,12 @@ impl TenantRouting {
         let mut callers = Vec::new();
         for command in batch {
             match command {
-                Command::Event { event, done } => {
+                Command::Event {
+                    event,
+                    opening,
+                    done,
+                } => {
+                    decided.opened.extend(opening);
                     let actions = self.router.handle(*event, now);
                     self.schedule(&actions, &mut decided);
                     callers.push((done, actions));
@@ -254,15 +262,16 @@ impl TenantRouting {
         }
     }
 
-    /// Stores the decisions in one transaction, then tells people.
+    /// Starts the conversations opened and stores the decisions in one transaction,
+    /// then tells people.
     async fn commit(&mut self, decided: Decided) -> Result<(), StoreError> {
-        if decided.actions.is_empty() {
+        if decided.actions.is_empty() && decided.opened.is_empty() {
             return Ok(());
         }
         self.shared
             .store
             .tenant(self.tenant)
-            .record_routing(&decided.records)
+            .open_and_record_routing(&decided.opened, &decided.records)
             .await?;
         let newly_assigned: Vec<_> = decided
             .actions

@@ -20,7 +20,7 @@ use switchboard_domain::channel::Channel;
 use switchboard_domain::tenant::TenantSettings;
 use switchboard_domain::{QueueId, TenantId};
 use switchboard_routing::{Action, Event, Waiting};
-use switchboard_store::{Store, StoreError};
+use switchboard_store::{Opening, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::agent_hub::AgentHub;
@@ -72,11 +72,32 @@ impl RoutingService {
 
     /// Hands an event to the tenant's router; answers its decisions once they are stored.
     pub async fn handle(&self, tenant: TenantId, event: Event) -> Result<Vec<Action>, ApiError> {
+        self.decide(tenant, event, None).await
+    }
+
+    /// Starts the conversation of `opening` and hands routing its arrival; answers
+    /// routing's decisions once the conversation and they are stored, together.
+    pub async fn open(
+        &self,
+        tenant: TenantId,
+        opening: Opening,
+        arrived: Event,
+    ) -> Result<Vec<Action>, ApiError> {
+        self.decide(tenant, arrived, Some(opening)).await
+    }
+
+    async fn decide(
+        &self,
+        tenant: TenantId,
+        event: Event,
+        opening: Option<Opening>,
+    ) -> Result<Vec<Action>, ApiError> {
         let (done, answer) = oneshot::channel();
         self.send(
             tenant,
             Command::Event {
                 event: Box::new(event),
+                opening,
                 done,
             },
         )
@@ -95,6 +116,7 @@ impl RoutingService {
             let (done, _) = oneshot::channel();
             let _ = sender.send(Command::Event {
                 event: Box::new(event),
+                opening: None,
                 done,
             });
         }

@@ -1490,6 +1490,105 @@ mod conversations {
             Err(StoreError::NotFound)
         ));
     }
+
+    pub async fn conversations_open_with_routings_first_decisions(store: Arc<Store>) {
+        let (tenant, existing) = conversation(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let customer = scope.conversation(existing).await.unwrap().customer_id;
+        let (queue, agent) = (QueueId(7), EmployeeId(42));
+        let assigned = scope.opening(customer);
+        let waiting = scope.opening(customer);
+        assert_ne!(assigned.conversation, waiting.conversation);
+        scope
+            .open_and_record_routing(
+                &[assigned, waiting],
+                &[
+                    record(
+                        assigned.conversation,
+                        "enqueued",
+                        Placement::Queued { queue, place: 1 },
+                    ),
+                    RoutingRecord {
+                        agent: Some(agent),
+                        ..record(
+                            assigned.conversation,
+                            "assigned",
+                            Placement::Assigned { queue, agent },
+                        )
+                    },
+                    record(
+                        waiting.conversation,
+                        "enqueued",
+                        Placement::Queued { queue, place: 2 },
+                    ),
+                ],
+            )
+            .await
+            .unwrap();
+        let first = scope.conversation(assigned.conversation).await.unwrap();
+        assert_eq!(
+            (
+                first.customer_id,
+                first.state,
+                first.agent_id,
+                first.last_seq
+            ),
+            (customer, ConversationState::Assigned, Some(agent), 0)
+        );
+        assert_eq!(
+            scope.conversation(existing).await.unwrap().channel_id,
+            first.channel_id,
+            "the customer's channel"
+        );
+        assert_eq!(
+            scope
+                .contact_record(assigned.conversation)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        let second = scope.conversation(waiting.conversation).await.unwrap();
+        assert_eq!(second.state, ConversationState::Queued);
+
+        // A customer of another tenant opens nothing, and the decisions stored with it
+        // are not stored either.
+        let (other, other_conversation) = conversation(&store, "other").await;
+        let stranger = store
+            .tenant(other)
+            .conversation(other_conversation)
+            .await
+            .unwrap()
+            .customer_id;
+        let refused = scope.opening(stranger);
+        let outcome = scope
+            .open_and_record_routing(
+                &[refused],
+                &[record(
+                    waiting.conversation,
+                    "requeued",
+                    Placement::Queued { queue, place: 9 },
+                )],
+            )
+            .await;
+        assert!(matches!(outcome, Err(StoreError::NotFound)), "{outcome:?}");
+        assert!(matches!(
+            scope.conversation(refused.conversation).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store.tenant(other).conversation(refused.conversation).await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(
+            scope
+                .contact_record(waiting.conversation)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
 }
 pub use conversations::*;
 
