@@ -14,8 +14,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, AnyConnection, AnyPool, Arguments, Row};
 use switchboard_domain::channel::ChannelType;
 use switchboard_domain::conversation::{ConversationState, Message, NewMessage, Sender};
 use switchboard_domain::delivery::DeliveryState;
@@ -269,10 +269,76 @@ async fn try_batch(
     backend: Backend,
     batch: &[Append],
 ) -> Result<Vec<Result<Appended>>> {
+    match backend {
+        Backend::Postgres => {
+            let mut tx = pool.begin().await?;
+            let answers = run_batch(&mut tx, backend, batch).await?;
+            tx.commit().await?;
+            Ok(answers)
+        }
+        // The batch's scripts begin and commit the transaction themselves.
+        Backend::Sqlite => {
+            let mut conn = pool.acquire().await?;
+            let outcome = run_batch(&mut conn, backend, batch).await;
+            if outcome.is_err() {
+                // Nothing to roll back when the failure came before BEGIN or with COMMIT.
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            }
+            outcome
+        }
+    }
+}
+
+/// Reads what the batch needs, judges each append, writes: on PostgreSQL within the
+/// caller's transaction, on SQLite as two scripts (the reads after BEGIN, the writes
+/// before COMMIT), two round trips to the connection's thread instead of six.
+async fn run_batch(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    batch: &[Append],
+) -> Result<Vec<Result<Appended>>> {
     let now = now_millis();
-    let mut tx = pool.begin().await?;
-    let stored_before = stored_messages(&mut tx, backend, batch).await?;
-    let mut conversations = conversation_states(&mut tx, backend, batch).await?;
+    let mut reads = Scripts::new(backend, Some("BEGIN"));
+    stored_messages(reads.next(), backend, batch)?;
+    conversation_states(reads.next(), backend, batch)?;
+    let mut stored_rows = Vec::new();
+    let mut conversation_rows = Vec::new();
+    for script in reads.finish(None) {
+        for row in script.fetch_all(&mut *conn).await? {
+            if row.try_column("channel_type").is_ok() {
+                conversation_rows.push(row);
+            } else {
+                stored_rows.push(row);
+            }
+        }
+    }
+    let stored_before = stored_by_key(batch, &stored_rows)?;
+    let mut conversations = conversation_rows
+        .iter()
+        .map(conversation_sequence)
+        .collect::<Result<HashMap<_, _>>>()?;
+    let outcomes = judge(batch, &stored_before, &mut conversations);
+    let mut writes = Scripts::new(backend, None);
+    advance_sequences(&mut writes, backend, &conversations, now)?;
+    insert_messages(&mut writes, backend, batch, &outcomes, now)?;
+    let queued = queue_deliveries(&mut writes, backend, batch, &outcomes, &conversations, now)?;
+    for script in writes.finish(Some("COMMIT")) {
+        script
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StoreError::from_unique(e, &[("client", "clientMessageId")]))?;
+    }
+    Ok(answers(batch, &outcomes, &queued, now))
+}
+
+/// What becomes of each append, in order: stored with the next number of its
+/// conversation, a duplicate of a message stored before or earlier in the batch, or
+/// refused.
+fn judge<'a>(
+    batch: &'a [Append],
+    stored_before: &HashMap<ClientKey<'a>, Message>,
+    conversations: &mut HashMap<ConversationId, ConversationSequence>,
+) -> Vec<Outcome> {
     let mut first_of: HashMap<ClientKey<'_>, (usize, i64)> = HashMap::with_capacity(batch.len());
     let mut outcomes = Vec::with_capacity(batch.len());
     for (index, append) in batch.iter().enumerate() {
@@ -308,11 +374,91 @@ async fn try_batch(
         };
         outcomes.push(outcome);
     }
-    advance_sequences(&mut tx, backend, &conversations, now).await?;
-    insert_messages(&mut tx, backend, batch, &outcomes, now).await?;
-    let queued = queue_deliveries(&mut tx, backend, batch, &outcomes, &conversations, now).await?;
-    tx.commit().await?;
-    Ok(answers(batch, &outcomes, &queued, now))
+    outcomes
+}
+
+/// Statements and their arguments, sent in as few round trips as the database allows.
+struct Script<'q> {
+    sql: String,
+    args: AnyArguments<'q>,
+}
+
+impl<'q> Script<'q> {
+    fn new() -> Self {
+        Self {
+            sql: String::new(),
+            args: AnyArguments::default(),
+        }
+    }
+
+    /// Adds a statement; its parameters are bound after those of the ones before it.
+    fn push(&mut self, sql: &str) {
+        if !self.sql.is_empty() {
+            self.sql.push_str(";\n");
+        }
+        self.sql.push_str(sql);
+    }
+
+    fn bind<T>(&mut self, value: T) -> Result<()>
+    where
+        T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>,
+    {
+        self.args
+            .add(value)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))
+    }
+
+    async fn fetch_all(self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>> {
+        Ok(sqlx::query_with(&self.sql, self.args)
+            .fetch_all(conn)
+            .await?)
+    }
+
+    async fn execute(self, conn: &mut AnyConnection) -> std::result::Result<(), sqlx::Error> {
+        sqlx::query_with(&self.sql, self.args)
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+}
+
+/// A batch's statements: on SQLite all in one script (its connection runs a text's
+/// statements in order, taking anonymous parameters in order), on PostgreSQL one script
+/// each (its protocol takes one statement with parameters at a time).
+struct Scripts<'q> {
+    backend: Backend,
+    scripts: Vec<Script<'q>>,
+}
+
+impl<'q> Scripts<'q> {
+    /// On SQLite, the script starts with `opening`.
+    fn new(backend: Backend, opening: Option<&str>) -> Self {
+        let mut scripts = Self {
+            backend,
+            scripts: Vec::new(),
+        };
+        if let (Backend::Sqlite, Some(opening)) = (backend, opening) {
+            scripts.next().push(opening);
+        }
+        scripts
+    }
+
+    /// The script the next statement goes into.
+    fn next(&mut self) -> &mut Script<'q> {
+        if self.backend == Backend::Postgres || self.scripts.is_empty() {
+            self.scripts.push(Script::new());
+        }
+        let last = self.scripts.len() - 1;
+        &mut self.scripts[last]
+    }
+
+    /// The scripts to run, in order; on SQLite the last ends with `closing`.
+    fn finish(mut self, closing: Option<&str>) -> Vec<Script<'q>> {
+        if let (Backend::Sqlite, Some(closing)) = (self.backend, closing) {
+            self.next().push(closing);
+        }
+        self.scripts
+    }
 }
 
 fn answers(
@@ -362,12 +508,12 @@ fn answers(
         .collect()
 }
 
-/// The messages of the batch's client keys that are stored already.
-async fn stored_messages<'a>(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+/// Reads the messages of the batch's client keys that are stored already.
+fn stored_messages<'q>(
+    script: &mut Script<'q>,
     backend: Backend,
-    batch: &'a [Append],
-) -> Result<HashMap<ClientKey<'a>, Message>> {
+    batch: &'q [Append],
+) -> Result<()> {
     let mut placeholders = Placeholders::new(backend);
     let rows = placeholders.rows(batch.len(), 3);
     let columns = MESSAGE_COLUMNS
@@ -376,20 +522,25 @@ async fn stored_messages<'a>(
         .collect::<Vec<_>>()
         .join(", ");
     // Joining from the keys lets SQLite look each one up in the unique index.
-    let sql = format!(
+    script.push(&format!(
         "SELECT m.tenant_id, {columns} FROM (VALUES {rows}) AS k \
          JOIN messages m ON m.conversation_id = k.column1 AND m.sender_kind = k.column2 AND m.client_message_id = k.column3"
-    );
-    let mut query = sqlx::query(&sql);
+    ));
     for append in batch {
-        query = query
-            .bind(append.conversation.0)
-            .bind(append.message.sender.kind())
-            .bind(append.message.client_message_id.as_str());
+        script.bind(append.conversation.0)?;
+        script.bind(append.message.sender.kind())?;
+        script.bind(append.message.client_message_id.as_str())?;
     }
-    let found = query.fetch_all(&mut **tx).await?;
+    Ok(())
+}
+
+/// The stored messages read by [`stored_messages`], by the key of the append they answer.
+fn stored_by_key<'a>(
+    batch: &'a [Append],
+    found: &[AnyRow],
+) -> Result<HashMap<ClientKey<'a>, Message>> {
     let mut stored = HashMap::with_capacity(found.len());
-    for row in &found {
+    for row in found {
         let message = message_from_row(row)?;
         let tenant = TenantId(row.try_get("tenant_id")?);
         let append = batch.iter().find(|a| {
@@ -425,13 +576,9 @@ struct ConversationSequence {
     changed: bool,
 }
 
-/// State and last sequence number of the batch's conversations, locked against other
-/// writers on PostgreSQL (SQLite has one writer already).
-async fn conversation_states(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    backend: Backend,
-    batch: &[Append],
-) -> Result<HashMap<ConversationId, ConversationSequence>> {
+/// Reads the state and last sequence number of the batch's conversations, locked
+/// against other writers on PostgreSQL (SQLite has one writer already).
+fn conversation_states(script: &mut Script<'_>, backend: Backend, batch: &[Append]) -> Result<()> {
     let mut ids: Vec<i64> = batch.iter().map(|a| a.conversation.0).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -443,16 +590,14 @@ async fn conversation_states(
     } else {
         ""
     };
-    let sql = format!(
+    script.push(&format!(
         "SELECT c.id, c.tenant_id, c.channel_id, ch.channel_type, c.state, c.agent_id, c.last_seq \
          FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id IN ({placeholders}){lock}"
-    );
-    let mut query = sqlx::query(&sql);
-    for id in &ids {
-        query = query.bind(*id);
+    ));
+    for id in ids {
+        script.bind(id)?;
     }
-    let rows = query.fetch_all(&mut **tx).await?;
-    rows.iter().map(conversation_sequence).collect()
+    Ok(())
 }
 
 fn conversation_sequence(row: &AnyRow) -> Result<(ConversationId, ConversationSequence)> {
@@ -472,8 +617,8 @@ fn conversation_sequence(row: &AnyRow) -> Result<(ConversationId, ConversationSe
     Ok((ConversationId(row.try_get("id")?), sequence))
 }
 
-async fn advance_sequences(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+fn advance_sequences(
+    scripts: &mut Scripts<'_>,
     backend: Backend,
     conversations: &HashMap<ConversationId, ConversationSequence>,
     now: i64,
@@ -485,22 +630,23 @@ async fn advance_sequences(
     let mut placeholders = Placeholders::new(backend);
     let now_at = placeholders.list(1);
     let rows = placeholders.rows(changed.len(), 2);
-    let sql = format!(
+    let script = scripts.next();
+    script.push(&format!(
         "UPDATE conversations AS c SET last_seq = v.column2, updated_at = {now_at} \
          FROM (VALUES {rows}) AS v WHERE c.id = v.column1"
-    );
-    let mut query = sqlx::query(&sql).bind(now);
+    ));
+    script.bind(now)?;
     for (id, conversation) in changed {
-        query = query.bind(id.0).bind(conversation.last_seq);
+        script.bind(id.0)?;
+        script.bind(conversation.last_seq)?;
     }
-    query.execute(&mut **tx).await?;
     Ok(())
 }
 
-async fn insert_messages(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+fn insert_messages<'q>(
+    scripts: &mut Scripts<'q>,
     backend: Backend,
-    batch: &[Append],
+    batch: &'q [Append],
     outcomes: &[Outcome],
     now: i64,
 ) -> Result<()> {
@@ -516,37 +662,32 @@ async fn insert_messages(
         return Ok(());
     }
     let rows = Placeholders::new(backend).rows(stored.len(), 8);
-    let sql = format!(
+    let script = scripts.next();
+    script.push(&format!(
         "INSERT INTO messages (conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at) \
          VALUES {rows}"
-    );
-    let mut query = sqlx::query(&sql);
+    ));
     for (append, seq) in stored {
         let sender_id = match append.message.sender {
             Sender::Agent { employee_id } => Some(employee_id.0),
             _ => None,
         };
-        query = query
-            .bind(append.conversation.0)
-            .bind(append.tenant.0)
-            .bind(seq)
-            .bind(append.message.sender.kind())
-            .bind(sender_id)
-            .bind(append.message.client_message_id.as_str())
-            .bind(to_json(&append.message.content)?)
-            .bind(now);
+        script.bind(append.conversation.0)?;
+        script.bind(append.tenant.0)?;
+        script.bind(seq)?;
+        script.bind(append.message.sender.kind())?;
+        script.bind(sender_id)?;
+        script.bind(append.message.client_message_id.as_str())?;
+        script.bind(to_json(&append.message.content)?)?;
+        script.bind(now)?;
     }
-    query
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| StoreError::from_unique(e, &[("client", "clientMessageId")]))?;
     Ok(())
 }
 
 /// Queues for delivery every message stored for a customer on a messaging platform to
 /// read; answers, for each append, whether it was queued.
-async fn queue_deliveries(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+fn queue_deliveries(
+    scripts: &mut Scripts<'_>,
     backend: Backend,
     batch: &[Append],
     outcomes: &[Outcome],
@@ -573,24 +714,22 @@ async fn queue_deliveries(
         return Ok(queued);
     }
     let rows = Placeholders::new(backend).rows(deliveries.len(), 8);
-    let sql = format!(
+    let script = scripts.next();
+    script.push(&format!(
         "INSERT INTO deliveries (conversation_id, seq, tenant_id, channel_id, state, next_attempt_at, created_at, updated_at) \
          VALUES {rows}"
-    );
-    let mut query = sqlx::query(&sql);
+    ));
     for &(index, seq, channel) in &deliveries {
         let append = &batch[index];
         queued[index] = true;
-        query = query
-            .bind(append.conversation.0)
-            .bind(seq)
-            .bind(append.tenant.0)
-            .bind(channel.0)
-            .bind(DeliveryState::Pending.as_str())
-            .bind(now)
-            .bind(now)
-            .bind(now);
+        script.bind(append.conversation.0)?;
+        script.bind(seq)?;
+        script.bind(append.tenant.0)?;
+        script.bind(channel.0)?;
+        script.bind(DeliveryState::Pending.as_str())?;
+        script.bind(now)?;
+        script.bind(now)?;
+        script.bind(now)?;
     }
-    query.execute(&mut **tx).await?;
     Ok(queued)
 }
