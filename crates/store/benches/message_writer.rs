@@ -13,7 +13,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::future::join_all;
 use serde_json::json;
 use switchboard_domain::channel::ChannelConfig;
-use switchboard_domain::conversation::{Content, ConversationState, NewMessage, Sender};
+use switchboard_domain::conversation::{Content, NewMessage, Sender};
 use switchboard_domain::employee::EmployeeConfig;
 use switchboard_domain::queue::SkillQueueConfig;
 use switchboard_domain::route::CalledRouteConfig;
@@ -79,10 +79,7 @@ async fn conversations(store: &Store) -> (TenantId, Vec<ConversationId>) {
             )
             .await
             .unwrap();
-        let conversation = scope
-            .open_conversation(customer.id, ConversationState::Queued)
-            .await
-            .unwrap();
+        let conversation = scope.open_conversation(customer.id).await.unwrap();
         ids.push(conversation.id);
     }
     (tenant.tenant_space_id, ids)

@@ -77,27 +77,12 @@ impl TenantScope<'_> {
         row.map(|r| customer_from_row(&r)).transpose()
     }
 
-    /// Starts a conversation of a customer of this tenant.
-    pub async fn open_conversation(
-        &self,
-        customer: CustomerId,
-        state: ConversationState,
-    ) -> Result<Conversation> {
-        let id = ConversationId(self.store.next_id());
-        let now = now_millis();
-        let inserted = sqlx::query(
-            "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, last_seq, created_at, updated_at) \
-             SELECT $1, tenant_id, channel_id, id, $2, 0, $3, $3 FROM customers WHERE tenant_id = $4 AND id = $5",
-        )
-        .bind(id.0)
-        .bind(state.as_str())
-        .bind(now)
-        .bind(self.tenant.0)
-        .bind(customer.0)
-        .execute(&self.store.write)
-        .await?;
-        found(inserted)?;
-        self.conversation(id).await
+    /// Starts a conversation of a customer of this tenant, queued, with no routing
+    /// decision about it yet.
+    pub async fn open_conversation(&self, customer: CustomerId) -> Result<Conversation> {
+        let opening = self.opening(customer);
+        self.open_and_record_routing(&[opening], &[]).await?;
+        self.conversation(opening.conversation).await
     }
 
     pub async fn conversation(&self, id: ConversationId) -> Result<Conversation> {

@@ -304,6 +304,7 @@ async fn run_batch(
     let mut stored_rows = Vec::new();
     let mut conversation_rows = Vec::new();
     for script in reads.finish(None) {
+        // On SQLite both reads answer in one list; a conversation's row has its channel type.
         for row in script.fetch_all(&mut *conn).await? {
             if row.try_column("channel_type").is_ok() {
                 conversation_rows.push(row);

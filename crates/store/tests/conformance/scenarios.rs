@@ -924,10 +924,7 @@ mod conversations {
             .customer(channel.channel_config_id, "u-1001", "Zhang San")
             .await
             .unwrap();
-        let conversation = scope
-            .open_conversation(customer.id, ConversationState::Queued)
-            .await
-            .unwrap();
+        let conversation = scope.open_conversation(customer.id).await.unwrap();
         (tenant, conversation.id)
     }
 
@@ -1064,11 +1061,7 @@ mod conversations {
             .await
             .unwrap();
         let ended = open;
-        let second = scope
-            .open_conversation(customer, ConversationState::Queued)
-            .await
-            .unwrap()
-            .id;
+        let second = scope.open_conversation(customer).await.unwrap().id;
         let bursts: Vec<(ConversationId, String)> = (0..40)
             .map(|n| match n % 10 {
                 3 => (ended, format!("late-{n}")),
@@ -1273,10 +1266,7 @@ mod conversations {
             ("application/zip", bytes)
         );
         let other_conversation = scope
-            .open_conversation(
-                scope.conversation(id).await.unwrap().customer_id,
-                ConversationState::Queued,
-            )
+            .open_conversation(scope.conversation(id).await.unwrap().customer_id)
             .await
             .unwrap();
         not_found(scope.file(other_conversation.id, "file-1").await);
@@ -1304,10 +1294,7 @@ mod conversations {
             sb.set_conversation_state(id, ConversationState::Closed, None)
                 .await,
         );
-        not_found(
-            sb.open_conversation(customer, ConversationState::Queued)
-                .await,
-        );
+        not_found(sb.open_conversation(customer).await);
         assert!(sb.open_conversation_of(customer).await.unwrap().is_none());
         store
             .tenant(a)
@@ -1344,7 +1331,7 @@ mod conversations {
         let scope = store.tenant(tenant);
         let opened = scope.conversation(first).await.unwrap();
         let second = scope
-            .open_conversation(opened.customer_id, ConversationState::Queued)
+            .open_conversation(opened.customer_id)
             .await
             .unwrap()
             .id;
@@ -1653,7 +1640,7 @@ mod platform_messages {
 
     use serde_json::json;
     use switchboard_domain::channel::secrets::SecretPlan;
-    use switchboard_domain::conversation::{Content, ConversationState, NewMessage, Sender};
+    use switchboard_domain::conversation::{Content, NewMessage, Sender};
     use switchboard_domain::delivery::DeliveryState;
     use switchboard_domain::{ChannelId, ConversationId, TenantId};
     use switchboard_store::{DeliveryOutcome, Store};
@@ -1675,10 +1662,7 @@ mod platform_messages {
             .customer(channel.channel_config_id, "4242", "Ann")
             .await
             .unwrap();
-        let conversation = scope
-            .open_conversation(customer.id, ConversationState::Queued)
-            .await
-            .unwrap();
+        let conversation = scope.open_conversation(customer.id).await.unwrap();
         (tenant, channel.channel_config_id, conversation.id)
     }
 
