@@ -27,7 +27,7 @@ use crate::conversations::{message_from_row, Appended, MESSAGE_COLUMNS};
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
 use crate::scoped::Placeholders;
-use crate::text::to_json;
+use crate::text::{from_json, to_json};
 use crate::Backend;
 
 /// At most this many appends share a transaction; eight parameters each stay well inside
@@ -302,22 +302,19 @@ async fn run_batch(
     stored_messages(reads.next(), backend, batch)?;
     conversation_states(reads.next(), backend, batch)?;
     let mut stored_rows = Vec::new();
-    let mut conversation_rows = Vec::new();
+    let mut conversations = HashMap::with_capacity(batch.len());
     for script in reads.finish(None) {
-        // On SQLite both reads answer in one list; a conversation's row has its channel type.
+        // On SQLite both reads answer in one list; the conversations come as one row.
         for row in script.fetch_all(&mut *conn).await? {
-            if row.try_column("channel_type").is_ok() {
-                conversation_rows.push(row);
+            if row.try_column(CONVERSATIONS_COLUMN).is_ok() {
+                let document: String = row.try_get(CONVERSATIONS_COLUMN)?;
+                conversations.extend(conversation_sequences(&document)?);
             } else {
                 stored_rows.push(row);
             }
         }
     }
     let stored_before = stored_by_key(batch, &stored_rows)?;
-    let mut conversations = conversation_rows
-        .iter()
-        .map(conversation_sequence)
-        .collect::<Result<HashMap<_, _>>>()?;
     let outcomes = judge(batch, &stored_before, &mut conversations);
     let mut writes = Scripts::new(backend, None);
     advance_sequences(&mut writes, backend, &conversations, now)?;
@@ -577,45 +574,64 @@ struct ConversationSequence {
     changed: bool,
 }
 
+/// The column in which [`conversation_states`] answers.
+const CONVERSATIONS_COLUMN: &str = "conversations";
+
 /// Reads the state and last sequence number of the batch's conversations, locked
-/// against other writers on PostgreSQL (SQLite has one writer already).
+/// against other writers on PostgreSQL (SQLite has one writer already), as one JSON
+/// document: SQLite's connection hands each row over to the writer task by itself, and
+/// a batch's hundreds of conversations as rows were as many hand-overs between threads.
 fn conversation_states(script: &mut Script<'_>, backend: Backend, batch: &[Append]) -> Result<()> {
     let mut ids: Vec<i64> = batch.iter().map(|a| a.conversation.0).collect();
     ids.sort_unstable();
     ids.dedup();
     let placeholders = Placeholders::new(backend).list(ids.len());
-    let lock = if backend == Backend::Postgres {
+    let columns =
+        "c.id, c.tenant_id, c.channel_id, ch.channel_type, c.state, c.agent_id, c.last_seq";
+    let from = format!(
+        "FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id IN ({placeholders})"
+    );
+    script.push(&match backend {
+        Backend::Sqlite => format!(
+            "SELECT json_group_array(json_array({columns})) AS {CONVERSATIONS_COLUMN} {from}"
+        ),
         // The weakest lock that keeps other writers of these rows out; message inserts
-        // (key share on the conversation) go on.
-        " ORDER BY c.id FOR NO KEY UPDATE OF c"
-    } else {
-        ""
-    };
-    script.push(&format!(
-        "SELECT c.id, c.tenant_id, c.channel_id, ch.channel_type, c.state, c.agent_id, c.last_seq \
-         FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id IN ({placeholders}){lock}"
-    ));
+        // (key share on the conversation) go on. A locking read cannot aggregate itself.
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array(id, tenant_id, channel_id, channel_type, state, agent_id, last_seq)), '[]')::text AS {CONVERSATIONS_COLUMN} \
+             FROM (SELECT {columns} {from} ORDER BY c.id FOR NO KEY UPDATE OF c) AS locked"
+        ),
+    });
     for id in ids {
         script.bind(id)?;
     }
     Ok(())
 }
 
-fn conversation_sequence(row: &AnyRow) -> Result<(ConversationId, ConversationSequence)> {
-    let state: String = row.try_get("state")?;
-    let channel_type: String = row.try_get("channel_type")?;
-    let sequence = ConversationSequence {
-        tenant: TenantId(row.try_get("tenant_id")?),
-        channel: ChannelId(row.try_get("channel_id")?),
-        relays: ChannelType::parse(&channel_type)
-            .is_some_and(ChannelType::replies_through_platform),
-        agent: row.try_get::<Option<i64>, _>("agent_id")?.map(EmployeeId),
-        state: ConversationState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("conversation state '{state}'")))?,
-        last_seq: row.try_get("last_seq")?,
-        changed: false,
-    };
-    Ok((ConversationId(row.try_get("id")?), sequence))
+/// A conversation as [`conversation_states`] reads it.
+#[derive(serde::Deserialize)]
+struct ConversationRecord(i64, i64, i64, String, String, Option<i64>, i64);
+
+fn conversation_sequences(
+    document: &str,
+) -> Result<impl Iterator<Item = (ConversationId, ConversationSequence)>> {
+    let rows: Vec<ConversationRecord> = from_json("the batch's conversations", document)?;
+    let mut sequences = Vec::with_capacity(rows.len());
+    for ConversationRecord(id, tenant, channel, channel_type, state, agent, last_seq) in rows {
+        let sequence = ConversationSequence {
+            tenant: TenantId(tenant),
+            channel: ChannelId(channel),
+            relays: ChannelType::parse(&channel_type)
+                .is_some_and(ChannelType::replies_through_platform),
+            agent: agent.map(EmployeeId),
+            state: ConversationState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("conversation state '{state}'")))?,
+            last_seq,
+            changed: false,
+        };
+        sequences.push((ConversationId(id), sequence));
+    }
+    Ok(sequences.into_iter())
 }
 
 fn advance_sequences(
