@@ -10,6 +10,10 @@
 //! stored earlier or earlier in the same batch — answers the stored message, marked as a
 //! duplicate. Should the batch's transaction fail as a whole, its appends are stored one
 //! by one so that one bad message cannot sink the rest.
+//!
+//! Each writer task hands its committed batches, in order, to a task that announces them
+//! to the listener and answers their callers, so that announcing one batch overlaps
+//! storing the next.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -57,9 +61,9 @@ pub struct StoredMessage<'a> {
     pub queued_for_platform: bool,
 }
 
-/// Called by the writer tasks for every message they committed, each conversation's in
-/// commit order, whether or not the caller that appended it still waits: what is stored
-/// is always announced. It must not block, and may be called from two tasks at once.
+/// Called for every message committed, each conversation's in commit order and before
+/// its caller hears back, whether or not that caller still waits: what is stored is
+/// always announced. It must not block, and may be called from two tasks at once.
 pub type MessageListener = Arc<dyn Fn(StoredMessage<'_>) + Send + Sync>;
 
 type ListenerSlot = Arc<RwLock<Option<MessageListener>>>;
@@ -153,16 +157,31 @@ impl MessageLog {
     }
 }
 
+/// A committed batch on its way to being announced and answered.
+struct Committed {
+    batch: Vec<Append>,
+    answers: Vec<Result<Appended>>,
+    flushes: Vec<oneshot::Sender<()>>,
+}
+
+/// Committed batches waiting to be announced; past this the writer waits for them.
+const ANNOUNCING: usize = 2;
+
+/// Stores batches one after the other while a task of its own announces and answers the
+/// committed ones, in commit order: telling agents and watchers of one batch overlaps
+/// storing the next.
 async fn write_batches(
     pool: AnyPool,
     backend: Backend,
     mut waiting: mpsc::UnboundedReceiver<Request>,
     listener: ListenerSlot,
 ) {
+    let (committed, to_announce) = mpsc::channel(ANNOUNCING);
+    let announcing = tokio::spawn(announce(to_announce, listener));
     let mut requests = Vec::with_capacity(MAX_BATCH);
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut flushes = Vec::new();
     while waiting.recv_many(&mut requests, MAX_BATCH).await > 0 {
+        let mut batch = Vec::with_capacity(requests.len());
+        let mut flushes = Vec::new();
         for request in requests.drain(..) {
             match request {
                 Request::Append(append) => batch.push(append),
@@ -176,6 +195,28 @@ async fn write_batches(
             micros = started.elapsed().as_micros(),
             "messages committed"
         );
+        let batch = Committed {
+            batch,
+            answers,
+            flushes,
+        };
+        if committed.send(batch).await.is_err() {
+            tracing::error!("the task announcing committed messages has stopped");
+            return;
+        }
+    }
+    drop(committed);
+    let _ = announcing.await;
+}
+
+/// Tells the listener of each message committed, then answers the callers and flushes.
+async fn announce(mut committed: mpsc::Receiver<Committed>, listener: ListenerSlot) {
+    while let Some(Committed {
+        batch,
+        answers,
+        flushes,
+    }) = committed.recv().await
+    {
         let listener = listener
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -197,11 +238,11 @@ async fn write_batches(
                 });
             }
         }
-        for (append, answer) in batch.drain(..).zip(answers) {
+        for (append, answer) in batch.into_iter().zip(answers) {
             // A caller that gave up waiting does not undo what was committed.
             let _ = append.reply.send(answer);
         }
-        for done in flushes.drain(..) {
+        for done in flushes {
             let _ = done.send(());
         }
     }
