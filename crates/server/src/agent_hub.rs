@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use serde::Serialize;
 use switchboard_domain::EmployeeId;
 use tokio::sync::broadcast;
 
@@ -36,10 +36,17 @@ impl AgentHub {
     }
 
     /// Sends to the agent's connections, if it has any.
-    pub fn send(&self, agent: EmployeeId, event: Value) {
+    pub fn send(&self, agent: EmployeeId, event: &impl Serialize) {
         let mut channels = self.lock();
         if let Some(sender) = channels.get(&agent) {
-            if sender.send(Arc::from(event.to_string())).is_err() {
+            let text = match serde_json::to_string(event) {
+                Ok(text) => text,
+                Err(error) => {
+                    tracing::error!(%error, "an agent event could not be written as JSON");
+                    return;
+                }
+            };
+            if sender.send(Arc::from(text)).is_err() {
                 channels.remove(&agent);
             }
         }

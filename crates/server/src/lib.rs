@@ -21,7 +21,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use serde_json::json;
 use switchboard_domain::conversation::Sender;
 use switchboard_routing::Event;
 use switchboard_store::Store;
@@ -134,6 +133,13 @@ pub(crate) fn chat_socket(
         .max_frame_size(LARGEST_FRAME)
 }
 
+/// What an agent's desktop hears of a customer's message.
+#[derive(serde::Serialize)]
+#[serde(tag = "type", rename = "message")]
+struct MessageEvent<'a> {
+    message: &'a switchboard_domain::conversation::Message,
+}
+
 /// Announces each committed message: to the conversation's watchers, to its agent when
 /// the customer wrote, to routing (which times silences from them), and to the outbox
 /// when a platform customer is to read it. Done by the store's writer, so a request cut
@@ -157,7 +163,7 @@ fn announcer(
         let heard = match message.sender {
             Sender::Customer => {
                 if let Some(agent) = stored.agent {
-                    agent_hub.send(agent, json!({"type": "message", "message": message}));
+                    agent_hub.send(agent, &MessageEvent { message });
                 }
                 Event::CustomerMessage { conversation }
             }

@@ -86,7 +86,7 @@ pub(crate) fn announce_delivery(state: &AppState, change: &DeliveryChange) {
     if let Some(agent) = change.agent {
         state.agent_hub.send(
             agent,
-            json!({"type": "delivery", "delivery": change.status}),
+            &json!({"type": "delivery", "delivery": change.status}),
         );
     }
 }

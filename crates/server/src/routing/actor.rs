@@ -321,7 +321,7 @@ impl TenantRouting {
                 if let Some(assigned) = assigned.remove(conversation) {
                     agents.send(
                         *agent,
-                        json!({"type": "assigned", "conversation": assigned}),
+                        &json!({"type": "assigned", "conversation": assigned}),
                     );
                 }
             }
@@ -332,7 +332,7 @@ impl TenantRouting {
             } => {
                 agents.send(
                     *from,
-                    json!({"type": "transferredAway", "conversationId": conversation, "reason": transfer_reason(*reason)}),
+                    &json!({"type": "transferredAway", "conversationId": conversation, "reason": transfer_reason(*reason)}),
                 );
                 let text = notices::transferred(self.locale);
                 self.system_message(*conversation, text);
@@ -352,7 +352,7 @@ impl TenantRouting {
                 self.shared.conversations.changed(*conversation);
                 agents.send(
                     *agent,
-                    json!({"type": "wrapUpStarted", "conversationId": conversation}),
+                    &json!({"type": "wrapUpStarted", "conversationId": conversation}),
                 );
             }
             Action::WrapUpEnded {
@@ -362,7 +362,7 @@ impl TenantRouting {
                 self.shared.conversations.changed(*conversation);
                 agents.send(
                     *agent,
-                    json!({"type": "wrapUpEnded", "conversationId": conversation}),
+                    &json!({"type": "wrapUpEnded", "conversationId": conversation}),
                 );
             }
             Action::Enqueued { conversation, .. } | Action::Requeued { conversation, .. } => {

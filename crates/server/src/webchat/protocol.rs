@@ -319,7 +319,7 @@ pub async fn close(State(state): State<AppState>, headers: HeaderMap, body: Byte
         if let Some(agent) = conversation.agent_id {
             state.agent_hub.send(
                 agent,
-                json!({"type": "customerLeft", "conversationId": conversation.id}),
+                &json!({"type": "customerLeft", "conversationId": conversation.id}),
             );
         }
         let left = Event::CustomerLeft {
