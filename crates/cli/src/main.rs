@@ -18,7 +18,8 @@ use switchboard_store::{Store, StoreOptions};
 
 /// The server allocates and frees many small buffers per message (frames, JSON, rows)
 /// across threads; mimalloc's per-thread free lists serve that pattern faster than the
-/// system allocator.
+/// system allocator. Its `override` feature makes it the C library's `malloc` too, which
+/// is SQLite's allocator.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
