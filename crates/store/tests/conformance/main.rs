@@ -44,6 +44,7 @@ conformance!(
     messages_are_numbered_in_order_and_retries_stored_once,
     concurrent_appends_never_share_skip_or_repeat_a_number,
     a_burst_of_appends_is_judged_one_by_one,
+    committed_messages_are_announced_in_order_before_their_answer,
     ended_conversations_take_no_more_messages,
     customers_are_recognised_and_their_open_conversation_found,
     conversations_stay_inside_their_tenant,

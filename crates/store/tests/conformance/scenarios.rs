@@ -895,7 +895,7 @@ mod conversations {
 
     use switchboard_domain::conversation::{Content, ConversationState, NewMessage, Sender};
     use switchboard_domain::{ConversationId, EmployeeId, QueueId};
-    use switchboard_store::{Placement, RoutingRecord, Store, StoreError};
+    use switchboard_store::{Placement, RoutingRecord, Store, StoreError, StoredMessage};
 
     use super::{not_found, rejected_on};
     use crate::fixtures::*;
@@ -1125,6 +1125,49 @@ mod conversations {
         for stored in handed_over {
             assert!(stored.await.is_ok(), "stored before closing");
         }
+    }
+
+    /// The listener hears of each stored message before its caller does, each
+    /// conversation's in the order committed, and of a retried one only once.
+    pub async fn committed_messages_are_announced_in_order_before_their_answer(store: Arc<Store>) {
+        let (tenant, id) = conversation(&store, "acme").await;
+        let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let hearing = heard.clone();
+        store.listen_to_messages(Arc::new(move |stored: StoredMessage<'_>| {
+            assert_eq!(stored.tenant, tenant);
+            hearing
+                .lock()
+                .unwrap()
+                .push((stored.message.conversation_id, stored.message.seq));
+        }));
+        let tasks: Vec<_> = (0..60)
+            .map(|n| {
+                let (store, heard) = (store.clone(), heard.clone());
+                // Every tenth is a retry of the message before it.
+                let client_id = format!("m-{}", if n % 10 == 9 { n - 1 } else { n });
+                tokio::spawn(async move {
+                    let appended = store
+                        .tenant(tenant)
+                        .append_message(id, text(&client_id, Sender::Customer))
+                        .await
+                        .unwrap();
+                    let seq = appended.message.seq;
+                    assert!(
+                        heard.lock().unwrap().contains(&(id, seq)),
+                        "message {seq} was answered before it was announced"
+                    );
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let heard: Vec<i64> = heard.lock().unwrap().iter().map(|(_, seq)| *seq).collect();
+        assert_eq!(
+            heard,
+            (1..=54).collect::<Vec<i64>>(),
+            "in order, retries once"
+        );
     }
 
     pub async fn ended_conversations_take_no_more_messages(store: Arc<Store>) {
