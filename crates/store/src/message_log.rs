@@ -618,6 +618,17 @@ struct ConversationSequence {
 /// The column in which [`conversation_states`] answers.
 const CONVERSATIONS_COLUMN: &str = "conversations";
 
+/// What [`conversation_states`] reads of each conversation, in [`ConversationRecord`]'s order.
+const CONVERSATION_FIELDS: [&str; 7] = [
+    "c.id",
+    "c.tenant_id",
+    "c.channel_id",
+    "ch.channel_type",
+    "c.state",
+    "c.agent_id",
+    "c.last_seq",
+];
+
 /// Reads the state and last sequence number of the batch's conversations, locked
 /// against other writers on PostgreSQL (SQLite has one writer already), as one JSON
 /// document: SQLite's connection hands each row over to the writer task by itself, and
@@ -627,8 +638,7 @@ fn conversation_states(script: &mut Script<'_>, backend: Backend, batch: &[Appen
     ids.sort_unstable();
     ids.dedup();
     let placeholders = Placeholders::new(backend).list(ids.len());
-    let columns =
-        "c.id, c.tenant_id, c.channel_id, ch.channel_type, c.state, c.agent_id, c.last_seq";
+    let columns = CONVERSATION_FIELDS.join(", ");
     let from = format!(
         "FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id IN ({placeholders})"
     );
@@ -638,10 +648,15 @@ fn conversation_states(script: &mut Script<'_>, backend: Backend, batch: &[Appen
         ),
         // The weakest lock that keeps other writers of these rows out; message inserts
         // (key share on the conversation) go on. A locking read cannot aggregate itself.
-        Backend::Postgres => format!(
-            "SELECT COALESCE(json_agg(json_build_array(id, tenant_id, channel_id, channel_type, state, agent_id, last_seq)), '[]')::text AS {CONVERSATIONS_COLUMN} \
-             FROM (SELECT {columns} {from} ORDER BY c.id FOR NO KEY UPDATE OF c) AS locked"
-        ),
+        Backend::Postgres => {
+            let locked_columns = CONVERSATION_FIELDS
+                .map(|field| field.split_once('.').map_or(field, |(_, column)| column))
+                .join(", ");
+            format!(
+                "SELECT COALESCE(json_agg(json_build_array({locked_columns})), '[]')::text AS {CONVERSATIONS_COLUMN} \
+                 FROM (SELECT {columns} {from} ORDER BY c.id FOR NO KEY UPDATE OF c) AS locked"
+            )
+        }
     });
     for id in ids {
         script.bind(id)?;
@@ -653,9 +668,7 @@ fn conversation_states(script: &mut Script<'_>, backend: Backend, batch: &[Appen
 #[derive(serde::Deserialize)]
 struct ConversationRecord(i64, i64, i64, String, String, Option<i64>, i64);
 
-fn conversation_sequences(
-    document: &str,
-) -> Result<impl Iterator<Item = (ConversationId, ConversationSequence)>> {
+fn conversation_sequences(document: &str) -> Result<Vec<(ConversationId, ConversationSequence)>> {
     let rows: Vec<ConversationRecord> = from_json("the batch's conversations", document)?;
     let mut sequences = Vec::with_capacity(rows.len());
     for ConversationRecord(id, tenant, channel, channel_type, state, agent, last_seq) in rows {
@@ -672,7 +685,7 @@ fn conversation_sequences(
         };
         sequences.push((ConversationId(id), sequence));
     }
-    Ok(sequences.into_iter())
+    Ok(sequences)
 }
 
 fn advance_sequences(
