@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures_util::stream::FuturesOrdered;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_domain::conversation::{
@@ -21,7 +21,7 @@ use switchboard_domain::conversation::{
 use switchboard_domain::delivery::DeliveryStatus;
 use switchboard_domain::{ConversationId, EmployeeId, Rule, ValidationError};
 use switchboard_routing::{Action, AgentStatus, Event, Skill, TransferTarget};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use utoipa::{IntoParams, ToSchema};
 
 use super::IdPath;
@@ -384,10 +384,9 @@ async fn forward(
     let mut answers = FuturesOrdered::<PendingAnswer>::new();
     loop {
         let text = tokio::select! {
-            event = events.recv() => match event {
-                Ok(event) => String::from(&*event),
-                Err(RecvError::Lagged(_)) => json!({"type": "resync"}).to_string(),
-                Err(RecvError::Closed) => return,
+            event = events.recv() => match event_frame(event) {
+                Some(text) => text,
+                None => return,
             },
             Some(answer) = answers.next(), if !answers.is_empty() => answer,
             incoming = socket.recv() => match incoming {
@@ -399,9 +398,49 @@ async fn forward(
                 Some(Ok(_)) => continue,
             },
         };
-        if socket.send(WsMessage::Text(text.into())).await.is_err() {
+        // What else is ready now (the events of one batch, answers committed with it)
+        // goes out in the same write.
+        if feed(&mut socket, text).await.is_err() {
             return;
         }
+        loop {
+            let event = match events.try_recv() {
+                Ok(event) => Ok(event),
+                Err(TryRecvError::Lagged(skipped)) => Err(RecvError::Lagged(skipped)),
+                Err(TryRecvError::Closed) => Err(RecvError::Closed),
+                Err(TryRecvError::Empty) => break,
+            };
+            let Some(text) = event_frame(event) else {
+                return;
+            };
+            if feed(&mut socket, text).await.is_err() {
+                return;
+            }
+        }
+        while !answers.is_empty() {
+            let Some(Some(answer)) = answers.next().now_or_never() else {
+                break;
+            };
+            if feed(&mut socket, answer).await.is_err() {
+                return;
+            }
+        }
+        if socket.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn feed(socket: &mut WebSocket, text: String) -> Result<(), axum::Error> {
+    socket.feed(WsMessage::Text(text.into())).await
+}
+
+/// An event's frame; `None` once the agent's events have ended.
+fn event_frame(event: Result<crate::agent_hub::Event, RecvError>) -> Option<String> {
+    match event {
+        Ok(event) => Some(String::from(&*event)),
+        Err(RecvError::Lagged(_)) => Some(json!({"type": "resync"}).to_string()),
+        Err(RecvError::Closed) => None,
     }
 }
 

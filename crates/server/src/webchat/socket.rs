@@ -19,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::stream::FuturesOrdered;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use switchboard_domain::conversation::{Content, Message};
@@ -31,7 +31,7 @@ use super::protocol::{
 };
 use super::Refused;
 use crate::hub::Watch;
-use crate::AppState;
+use crate::{AppState, MessageEvent};
 
 const PING_EVERY: Duration = Duration::from_secs(30);
 const SILENCE_LIMIT: Duration = Duration::from_secs(90);
@@ -108,7 +108,10 @@ impl Stream {
             let woken = watch.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            if self.forward(&mut socket).await.is_err() {
+            if self.forward(&mut socket).await.is_err()
+                || feed_ready(&mut socket, &mut acks).await.is_err()
+                || socket.flush().await.is_err()
+            {
                 return;
             }
             tokio::select! {
@@ -120,7 +123,7 @@ impl Stream {
                     }
                 }
                 Some(answer) = acks.next(), if !acks.is_empty() => {
-                    if send(&mut socket, answer).await.is_err() {
+                    if feed(&mut socket, answer).await.is_err() {
                         return;
                     }
                 }
@@ -136,7 +139,8 @@ impl Stream {
         }
     }
 
-    /// Sends the messages and state the client has not seen yet.
+    /// Writes the messages and state the client has not seen yet; they go out with the
+    /// next flush.
     async fn forward(&mut self, socket: &mut WebSocket) -> Result<(), Closed> {
         let published = if self.caught_up {
             self.watch.after(self.sent)
@@ -178,7 +182,7 @@ impl Stream {
                 .await
                 .map_err(|e| stopped(&e))?;
             let frame = json!({"type": "state", "state": conversation.state, "lastSeq": conversation.last_seq});
-            send(socket, frame.to_string()).await?;
+            feed(socket, frame.to_string()).await?;
         }
         Ok(())
     }
@@ -188,8 +192,11 @@ impl Stream {
         socket: &mut WebSocket,
         message: &Message,
     ) -> Result<(), Closed> {
-        let frame = json!({"type": "message", "message": message});
-        send(socket, frame.to_string()).await?;
+        let frame = serde_json::to_string(&MessageEvent { message }).map_err(|error| {
+            tracing::error!(%error, "a message could not be written as JSON");
+            Closed
+        })?;
+        feed(socket, frame).await?;
         self.sent = message.seq;
         Ok(())
     }
@@ -248,11 +255,26 @@ fn error_frame(client_message_id: Option<&str>, refused: &Refused) -> String {
     .to_string()
 }
 
-async fn send(socket: &mut WebSocket, text: String) -> Result<(), Closed> {
+/// Writes a frame to go out with the next flush.
+async fn feed(socket: &mut WebSocket, text: String) -> Result<(), Closed> {
     socket
-        .send(WsMessage::Text(text.into()))
+        .feed(WsMessage::Text(text.into()))
         .await
         .map_err(|_| Closed)
+}
+
+/// Writes the answers whose messages are committed already, in order.
+async fn feed_ready(
+    socket: &mut WebSocket,
+    acks: &mut FuturesOrdered<PendingAnswer>,
+) -> Result<(), Closed> {
+    while !acks.is_empty() {
+        let Some(Some(answer)) = acks.next().now_or_never() else {
+            break;
+        };
+        feed(socket, answer).await?;
+    }
+    Ok(())
 }
 
 fn stopped(error: &switchboard_store::StoreError) -> Closed {
