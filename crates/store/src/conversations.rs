@@ -7,7 +7,7 @@ use switchboard_domain::conversation::{
 };
 use switchboard_domain::time::Timestamp;
 use switchboard_domain::{
-    ChannelId, ConversationId, CustomerId, EmployeeId, Rule, ValidationError,
+    ChannelId, ConversationId, CustomerId, EmployeeId, Rule, TenantId, ValidationError,
 };
 
 use crate::error::{Result, StoreError};
@@ -41,22 +41,15 @@ impl TenantScope<'_> {
         external_id: &str,
         name: &str,
     ) -> Result<Customer> {
-        let now = now_millis();
-        sqlx::query(
-            "INSERT INTO customers (id, tenant_id, channel_id, external_id, name, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (tenant_id, channel_id, external_id) DO UPDATE SET name = excluded.name",
+        upsert_customer(
+            &self.store.write,
+            self.store.next_id(),
+            self.tenant,
+            channel,
+            external_id,
+            name,
         )
-        .bind(self.store.next_id())
-        .bind(self.tenant.0)
-        .bind(channel.0)
-        .bind(external_id)
-        .bind(name)
-        .bind(now)
-        .execute(&self.store.write)
-        .await?;
-        self.known_customer(channel, external_id)
-            .await?
-            .ok_or(StoreError::NotFound)
+        .await
     }
 
     /// The customer known on `channel` by `external_id`, if they wrote before.
@@ -278,6 +271,32 @@ impl TenantScope<'_> {
             .await?;
         rows.iter().map(message_from_row).collect()
     }
+}
+
+/// Creates the customer known on `channel` by `external_id` as `id`, or renames the one
+/// known already; answers it as stored.
+pub(crate) async fn upsert_customer<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: i64,
+    tenant: TenantId,
+    channel: ChannelId,
+    external_id: &str,
+    name: &str,
+) -> Result<Customer> {
+    let row = sqlx::query(
+        "INSERT INTO customers (id, tenant_id, channel_id, external_id, name, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id, channel_id, external_id) DO UPDATE SET name = excluded.name \
+         RETURNING id, channel_id, external_id, name, created_at",
+    )
+    .bind(id)
+    .bind(tenant.0)
+    .bind(channel.0)
+    .bind(external_id)
+    .bind(name)
+    .bind(now_millis())
+    .fetch_one(executor)
+    .await?;
+    customer_from_row(&row)
 }
 
 fn customer_from_row(row: &AnyRow) -> Result<Customer> {

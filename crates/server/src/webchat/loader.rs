@@ -21,7 +21,7 @@ use switchboard_domain::auth_v2::{
 };
 use switchboard_domain::channel::{Channel, ChannelType};
 use switchboard_domain::{ChannelId, TenantId};
-use switchboard_store::WidgetSession;
+use switchboard_store::{Admitted, UsedSignature, WebChatAdmission};
 
 use super::validation::Claim;
 use super::{cors, Refused, WIDGET_COOKIE};
@@ -104,8 +104,9 @@ async fn admit(
     check_origin(&admission.channel, origin)?;
     let tenant = admission.tenant;
     let channel_id = admission.channel.channel_config_id;
-    if let Some(authorization) = admission.data.third_part_authorization.as_deref() {
-        verify_signature(state, authorization, &admission, uri, headers, body).await?;
+    let signature = if let Some(authorization) = admission.data.third_part_authorization.as_deref()
+    {
+        Some(verify_signature(state, authorization, &admission, uri, headers, body).await?)
     } else if let Some(token) = admission.data.third_user_token.as_deref() {
         let settings = state
             .store
@@ -131,36 +132,47 @@ async fn admit(
                 "the enterprise did not accept this user's token",
             ));
         }
+        None
     } else {
         return Err(Refused::new(
             StatusCode::UNAUTHORIZED,
             "credentials_missing",
             "send thirdUserToken (token mode) or thirdPartAuthorization (authorization mode)",
         ));
-    }
-    let scope = state.store.tenant(tenant);
-    let customer = scope
-        .customer(channel_id, &admission.user_id, &admission.user_name)
-        .await
-        .map_err(Refused::internal)?;
+    };
     let locale = match admission.data.locale.as_deref() {
         Some("zh") => "zh",
         _ => "en",
     };
     let token = new_token();
-    let session = WidgetSession {
-        tenant,
-        channel: channel_id,
-        customer: customer.id,
-        locale: locale.to_owned(),
-    };
-    let expires_at = switchboard_store::ids::now_millis() + WIDGET_SESSION_HOURS * 3_600_000;
-    state
+    let admitted = state
         .store
-        .platform()
-        .create_widget_session(&token_hash(&token), &session, expires_at)
+        .tenant(tenant)
+        .admit_to_web_chat(&WebChatAdmission {
+            channel: channel_id,
+            external_id: &admission.user_id,
+            name: &admission.user_name,
+            locale,
+            token_hash: &token_hash(&token),
+            session_expires_at: switchboard_store::ids::now_millis()
+                + WIDGET_SESSION_HOURS * 3_600_000,
+            signature: signature.as_ref().map(|accepted| UsedSignature {
+                signature: &accepted.signature,
+                expires_at: accepted.expires_at,
+            }),
+        })
         .await
         .map_err(Refused::internal)?;
+    let customer = match admitted {
+        Admitted::Customer(customer) => customer,
+        Admitted::ReplayedSignature => {
+            return Err(Refused::new(
+                StatusCode::UNAUTHORIZED,
+                "replayed_signature",
+                "this authorization was used already; sign each request anew",
+            ))
+        }
+    };
     tracing::info!(tenant.id = %tenant, channel.id = %channel_id, customer.id = %customer.id, "web chat customer admitted");
     let config = json!({
         "base": public_base(state, headers),
@@ -267,6 +279,13 @@ fn check_origin(channel: &Channel, origin: Option<&str>) -> Result<(), Refused> 
     }
 }
 
+/// A signature that checked out, to be recorded as used with the customer it admits.
+struct AcceptedSignature {
+    signature: String,
+    /// The end of its window, until which it is refused again.
+    expires_at: i64,
+}
+
 async fn verify_signature(
     state: &AppState,
     authorization: &str,
@@ -274,7 +293,7 @@ async fn verify_signature(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), Refused> {
+) -> Result<AcceptedSignature, Refused> {
     let bad =
         |code: &'static str, message: &str| Refused::new(StatusCode::UNAUTHORIZED, code, message);
     let auth =
@@ -319,20 +338,12 @@ async fn verify_signature(
         tracing::info!(tenant.id = %admission.tenant, channel.id = %channel_id, "web chat signature refused");
         return Err(bad("bad_signature", &e.to_string()));
     }
-    let expires = (auth.timestamp + chrono::Duration::seconds(WINDOW_SECONDS)).timestamp_millis();
-    if !state
-        .store
-        .platform()
-        .use_signature(&auth.signature, expires)
-        .await
-        .map_err(Refused::internal)?
-    {
-        return Err(bad(
-            "replayed_signature",
-            "this authorization was used already; sign each request anew",
-        ));
-    }
-    Ok(())
+    let expires_at =
+        (auth.timestamp + chrono::Duration::seconds(WINDOW_SECONDS)).timestamp_millis();
+    Ok(AcceptedSignature {
+        signature: auth.signature,
+        expires_at,
+    })
 }
 
 /// Where the widget reaches Switchboard: the host the page used (a proxy may forward it)

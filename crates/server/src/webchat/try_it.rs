@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use switchboard_domain::channel::ChannelType;
 use switchboard_domain::ChannelId;
-use switchboard_store::WidgetSession;
+use switchboard_store::WebChatAdmission;
 
 use super::loader::{public_base, WIDGET_SCRIPT, WIDGET_SESSION_HOURS};
 use super::WIDGET_COOKIE;
@@ -66,25 +66,22 @@ async fn admit(
         return Err(ApiError::NotFound);
     }
     let external_id = format!("try-{:08x}", rand::random::<u32>());
-    let customer = scope
-        .customer(channel_id, &external_id, "Test customer")
-        .await?;
     let locale = match scope.tenant().await?.settings.locale {
         switchboard_domain::tenant::Locale::Zh => "zh",
         switchboard_domain::tenant::Locale::En => "en",
     };
     let token = new_token();
-    let session = WidgetSession {
-        tenant: admin.tenant,
-        channel: channel_id,
-        customer: customer.id,
-        locale: locale.to_owned(),
-    };
-    let expires_at = switchboard_store::ids::now_millis() + WIDGET_SESSION_HOURS * 3_600_000;
-    state
-        .store
-        .platform()
-        .create_widget_session(&token_hash(&token), &session, expires_at)
+    scope
+        .admit_to_web_chat(&WebChatAdmission {
+            channel: channel_id,
+            external_id: &external_id,
+            name: "Test customer",
+            locale,
+            token_hash: &token_hash(&token),
+            session_expires_at: switchboard_store::ids::now_millis()
+                + WIDGET_SESSION_HOURS * 3_600_000,
+            signature: None,
+        })
         .await?;
     let config = json!({
         "base": public_base(state, headers),

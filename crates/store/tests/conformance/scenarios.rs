@@ -1625,9 +1625,31 @@ pub use conversations::*;
 mod widget {
     use std::sync::Arc;
 
-    use switchboard_store::{Store, WidgetSession};
+    use switchboard_domain::ChannelId;
+    use switchboard_store::{Admitted, Store, UsedSignature, WebChatAdmission, WidgetSession};
 
     use crate::fixtures::*;
+
+    fn admission<'a>(
+        channel: ChannelId,
+        name: &'a str,
+        token_hash: &'a str,
+        session_expires_at: i64,
+        signature: Option<(&'a str, i64)>,
+    ) -> WebChatAdmission<'a> {
+        WebChatAdmission {
+            channel,
+            external_id: "u-1",
+            name,
+            locale: "zh",
+            token_hash,
+            session_expires_at,
+            signature: signature.map(|(signature, expires_at)| UsedSignature {
+                signature,
+                expires_at,
+            }),
+        }
+    }
 
     pub async fn widget_sessions_expire_and_signatures_are_used_once(store: Arc<Store>) {
         let (tenant, _, route) = routed_tenant(&store, "acme").await;
@@ -1635,43 +1657,102 @@ mod widget {
         let channel = scope
             .create_channel(&web_channel("WEB", route), &Default::default())
             .await
-            .unwrap();
-        let customer = scope
-            .customer(channel.channel_config_id, "u-1", "Ann")
+            .unwrap()
+            .channel_config_id;
+        let admitted = scope
+            .admit_to_web_chat(&admission(
+                channel,
+                "Ann",
+                "hash",
+                2_000,
+                Some(("abc", 5_000)),
+            ))
             .await
             .unwrap();
+        let Admitted::Customer(customer) = admitted else {
+            panic!("a first signature admits: {admitted:?}");
+        };
+        assert_eq!(
+            (customer.external_id.as_str(), customer.name.as_str()),
+            ("u-1", "Ann")
+        );
         let session = WidgetSession {
             tenant,
-            channel: channel.channel_config_id,
+            channel,
             customer: customer.id,
             locale: "zh".into(),
         };
         let platform = store.platform();
-        platform
-            .create_widget_session("hash", &session, 2_000)
-            .await
-            .unwrap();
         assert_eq!(
             platform.widget_session("hash", 1_000).await.unwrap(),
-            Some(session)
+            Some(session.clone())
         );
         assert_eq!(platform.widget_session("hash", 2_000).await.unwrap(), None);
         assert_eq!(platform.widget_session("other", 1_000).await.unwrap(), None);
+
+        let replayed = scope
+            .admit_to_web_chat(&admission(
+                channel,
+                "Mallory",
+                "hash-2",
+                2_000,
+                Some(("abc", 5_000)),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(replayed, Admitted::ReplayedSignature);
+        assert_eq!(
+            platform.widget_session("hash-2", 1_000).await.unwrap(),
+            None,
+            "a replay stores no session"
+        );
+        let known = scope.known_customer(channel, "u-1").await.unwrap().unwrap();
+        assert_eq!(known.name, "Ann", "nor renames the customer");
+
+        let again = scope
+            .admit_to_web_chat(&admission(channel, "Ann Lee", "hash-3", 10_000, None))
+            .await
+            .unwrap();
+        let Admitted::Customer(again) = again else {
+            panic!("no signature needed in token mode: {again:?}");
+        };
+        assert_eq!(
+            (again.id, again.name.as_str()),
+            (customer.id, "Ann Lee"),
+            "the same customer, renamed"
+        );
+
         platform.set_tenant_disabled(tenant, true).await.unwrap();
         assert_eq!(
-            platform.widget_session("hash", 1_000).await.unwrap(),
+            platform.widget_session("hash-3", 1_000).await.unwrap(),
             None,
             "a disabled tenant's sessions stop"
         );
-
-        assert!(platform.use_signature("abc", 5_000).await.unwrap());
-        assert!(!platform.use_signature("abc", 5_000).await.unwrap());
+        platform.set_tenant_disabled(tenant, false).await.unwrap();
         assert_eq!(
             platform.purge_expired_widget_records(6_000).await.unwrap(),
-            2
+            2,
+            "the first session and the signature"
         );
+        assert_eq!(
+            platform.widget_session("hash-3", 7_000).await.unwrap(),
+            Some(WidgetSession {
+                customer: again.id,
+                ..session
+            })
+        );
+        let forgotten = scope
+            .admit_to_web_chat(&admission(
+                channel,
+                "Ann",
+                "hash-4",
+                20_000,
+                Some(("abc", 9_000)),
+            ))
+            .await
+            .unwrap();
         assert!(
-            platform.use_signature("abc", 9_000).await.unwrap(),
+            matches!(forgotten, Admitted::Customer(_)),
             "forgotten once its window has passed"
         );
     }
