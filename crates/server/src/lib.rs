@@ -138,6 +138,35 @@ pub(crate) fn chat_socket(
         .max_frame_size(LARGEST_FRAME)
 }
 
+/// The answer to a frame a chat socket received: ready once what it sent is committed.
+pub(crate) type PendingAnswer = std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>>;
+
+/// Writes a text frame to go out with the socket's next flush.
+pub(crate) async fn feed_text(
+    socket: &mut axum::extract::ws::WebSocket,
+    text: String,
+) -> Result<(), axum::Error> {
+    use futures_util::SinkExt;
+    socket
+        .feed(axum::extract::ws::Message::Text(text.into()))
+        .await
+}
+
+/// Writes, in order, the answers that are ready already, up to the first still waiting.
+pub(crate) async fn feed_ready_answers(
+    socket: &mut axum::extract::ws::WebSocket,
+    answers: &mut futures_util::stream::FuturesOrdered<PendingAnswer>,
+) -> Result<(), axum::Error> {
+    use futures_util::{FutureExt, StreamExt};
+    while !answers.is_empty() {
+        let Some(Some(answer)) = answers.next().now_or_never() else {
+            break;
+        };
+        feed_text(socket, answer).await?;
+    }
+    Ok(())
+}
+
 /// A message as a socket's frame: what an agent's desktop hears of a customer's message,
 /// and a widget of every message of its conversation.
 #[derive(serde::Serialize)]

@@ -29,12 +29,12 @@ pub struct WebChatAdmission<'a> {
     pub locale: &'a str,
     pub token_hash: &'a str,
     pub session_expires_at: i64,
-    pub signature: Option<UsedSignature<'a>>,
+    pub signature: Option<UsedSignature>,
 }
 
 /// An accepted auth-v2 signature, refused again until `expires_at` (its window's end).
-pub struct UsedSignature<'a> {
-    pub signature: &'a str,
+pub struct UsedSignature {
+    pub signature: String,
     pub expires_at: i64,
 }
 
@@ -56,7 +56,7 @@ impl TenantScope<'_> {
             let recorded = sqlx::query(
                 "INSERT INTO used_signatures (signature, expires_at) VALUES ($1, $2) ON CONFLICT (signature) DO NOTHING",
             )
-            .bind(used.signature)
+            .bind(used.signature.as_str())
             .bind(used.expires_at)
             .execute(&mut *tx)
             .await?;

@@ -3,16 +3,13 @@
 //! and capacity of its profile; conversations then arrive as `assigned` events on the
 //! WebSocket at `/api/v1/agent/events`, and the REST calls answer, read and end them.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures_util::stream::FuturesOrdered;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_domain::conversation::{
@@ -28,7 +25,7 @@ use super::IdPath;
 use crate::auth::AgentCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
-use crate::AppState;
+use crate::{feed_ready_answers, feed_text, AppState, PendingAnswer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -400,7 +397,7 @@ async fn forward(
         };
         // What else is ready now (the events of one batch, answers committed with it)
         // goes out in the same write.
-        if feed(&mut socket, text).await.is_err() {
+        if feed_text(&mut socket, text).await.is_err() {
             return;
         }
         loop {
@@ -413,26 +410,16 @@ async fn forward(
             let Some(text) = event_frame(event) else {
                 return;
             };
-            if feed(&mut socket, text).await.is_err() {
+            if feed_text(&mut socket, text).await.is_err() {
                 return;
             }
         }
-        while !answers.is_empty() {
-            let Some(Some(answer)) = answers.next().now_or_never() else {
-                break;
-            };
-            if feed(&mut socket, answer).await.is_err() {
-                return;
-            }
-        }
-        if socket.flush().await.is_err() {
+        if feed_ready_answers(&mut socket, &mut answers).await.is_err()
+            || socket.flush().await.is_err()
+        {
             return;
         }
     }
-}
-
-async fn feed(socket: &mut WebSocket, text: String) -> Result<(), axum::Error> {
-    socket.feed(WsMessage::Text(text.into())).await
 }
 
 /// An event's frame; `None` once the agent's events have ended.
@@ -443,8 +430,6 @@ fn event_frame(event: Result<crate::agent_hub::Event, RecvError>) -> Option<Stri
         Err(RecvError::Closed) => None,
     }
 }
-
-type PendingAnswer = Pin<Box<dyn Future<Output = String> + Send>>;
 
 /// Hands an agent's frame on; the answer comes once the reply is committed.
 async fn received(state: &AppState, writer: &Writer, text: &str) -> PendingAnswer {

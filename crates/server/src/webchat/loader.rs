@@ -154,12 +154,8 @@ async fn admit(
             name: &admission.user_name,
             locale,
             token_hash: &token_hash(&token),
-            session_expires_at: switchboard_store::ids::now_millis()
-                + WIDGET_SESSION_HOURS * 3_600_000,
-            signature: signature.as_ref().map(|accepted| UsedSignature {
-                signature: &accepted.signature,
-                expires_at: accepted.expires_at,
-            }),
+            session_expires_at: session_expires_at(),
+            signature,
         })
         .await
         .map_err(Refused::internal)?;
@@ -279,13 +275,6 @@ fn check_origin(channel: &Channel, origin: Option<&str>) -> Result<(), Refused> 
     }
 }
 
-/// A signature that checked out, to be recorded as used with the customer it admits.
-struct AcceptedSignature {
-    signature: String,
-    /// The end of its window, until which it is refused again.
-    expires_at: i64,
-}
-
 async fn verify_signature(
     state: &AppState,
     authorization: &str,
@@ -293,7 +282,7 @@ async fn verify_signature(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<AcceptedSignature, Refused> {
+) -> Result<UsedSignature, Refused> {
     let bad =
         |code: &'static str, message: &str| Refused::new(StatusCode::UNAUTHORIZED, code, message);
     let auth =
@@ -340,10 +329,16 @@ async fn verify_signature(
     }
     let expires_at =
         (auth.timestamp + chrono::Duration::seconds(WINDOW_SECONDS)).timestamp_millis();
-    Ok(AcceptedSignature {
+    // Recorded as used with the customer it admits, in one transaction.
+    Ok(UsedSignature {
         signature: auth.signature,
         expires_at,
     })
+}
+
+/// When a widget session made now ends.
+pub fn session_expires_at() -> i64 {
+    switchboard_store::ids::now_millis() + WIDGET_SESSION_HOURS * 3_600_000
 }
 
 /// Where the widget reaches Switchboard: the host the page used (a proxy may forward it)

@@ -9,8 +9,6 @@
 //! sends, and a client need not wait for one before sending the next. The server pings every 30 seconds and closes a socket it has not heard from in
 //! 90.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +17,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::stream::FuturesOrdered;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use switchboard_domain::conversation::{Content, Message};
@@ -31,7 +29,7 @@ use super::protocol::{
 };
 use super::Refused;
 use crate::hub::Watch;
-use crate::{AppState, MessageEvent};
+use crate::{feed_ready_answers, feed_text, AppState, MessageEvent, PendingAnswer};
 
 const PING_EVERY: Duration = Duration::from_secs(30);
 const SILENCE_LIMIT: Duration = Duration::from_secs(90);
@@ -109,7 +107,7 @@ impl Stream {
             tokio::pin!(woken);
             woken.as_mut().enable();
             if self.forward(&mut socket).await.is_err()
-                || feed_ready(&mut socket, &mut acks).await.is_err()
+                || feed_ready_answers(&mut socket, &mut acks).await.is_err()
                 || socket.flush().await.is_err()
             {
                 return;
@@ -239,8 +237,6 @@ impl Stream {
     }
 }
 
-type PendingAnswer = Pin<Box<dyn Future<Output = String> + Send>>;
-
 fn answered(text: String) -> PendingAnswer {
     Box::pin(std::future::ready(text))
 }
@@ -257,24 +253,7 @@ fn error_frame(client_message_id: Option<&str>, refused: &Refused) -> String {
 
 /// Writes a frame to go out with the next flush.
 async fn feed(socket: &mut WebSocket, text: String) -> Result<(), Closed> {
-    socket
-        .feed(WsMessage::Text(text.into()))
-        .await
-        .map_err(|_| Closed)
-}
-
-/// Writes the answers whose messages are committed already, in order.
-async fn feed_ready(
-    socket: &mut WebSocket,
-    acks: &mut FuturesOrdered<PendingAnswer>,
-) -> Result<(), Closed> {
-    while !acks.is_empty() {
-        let Some(Some(answer)) = acks.next().now_or_never() else {
-            break;
-        };
-        feed(socket, answer).await?;
-    }
-    Ok(())
+    feed_text(socket, text).await.map_err(|_| Closed)
 }
 
 fn stopped(error: &switchboard_store::StoreError) -> Closed {

@@ -13,7 +13,7 @@ use switchboard_domain::channel::ChannelType;
 use switchboard_domain::ChannelId;
 use switchboard_store::WebChatAdmission;
 
-use super::loader::{public_base, WIDGET_SCRIPT, WIDGET_SESSION_HOURS};
+use super::loader::{public_base, session_expires_at, WIDGET_SCRIPT, WIDGET_SESSION_HOURS};
 use super::WIDGET_COOKIE;
 use crate::api::IdPath;
 use crate::auth::{new_token, token_hash, TenantAdmin};
@@ -78,8 +78,7 @@ async fn admit(
             name: "Test customer",
             locale,
             token_hash: &token_hash(&token),
-            session_expires_at: switchboard_store::ids::now_millis()
-                + WIDGET_SESSION_HOURS * 3_600_000,
+            session_expires_at: session_expires_at(),
             signature: None,
         })
         .await?;

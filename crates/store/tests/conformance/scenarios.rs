@@ -1645,7 +1645,7 @@ mod widget {
             token_hash,
             session_expires_at,
             signature: signature.map(|(signature, expires_at)| UsedSignature {
-                signature,
+                signature: signature.to_owned(),
                 expires_at,
             }),
         }
