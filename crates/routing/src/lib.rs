@@ -10,6 +10,7 @@ mod agents;
 mod config;
 mod deadlines;
 mod event;
+mod heard;
 mod queues;
 mod router;
 
@@ -21,6 +22,7 @@ pub use event::{
     Action, Event, Notice, OverflowReason, ReleaseReason, Restored, Timer, TransferReason,
     TransferRefusal, TransferTarget,
 };
+pub use heard::{MessagesHeard, Writer};
 pub use router::{Router, Waiting, DEFAULT_RECONNECT_GRACE_MS, MAX_OVERFLOW_TRANSFERS};
 
 /// Milliseconds since the Unix epoch, given by the caller.

@@ -647,6 +647,69 @@ fn a_silent_agent_loses_the_conversation_to_the_configured_queue() {
     assert_eq!(assigned(&idle), [(c(1), a(2))]);
 }
 
+fn message_event(conversation: ConversationId, writer: Writer) -> Event {
+    match writer {
+        Writer::Customer => Event::CustomerMessage { conversation },
+        Writer::Agent => Event::AgentReplied { conversation },
+    }
+}
+
+/// Every sequence of up to six messages, written with the agent's silence running or
+/// stopped, has the effect of the events [`MessagesHeard`] folds it to.
+#[test]
+fn messages_folded_for_the_router_have_the_effect_of_each_message() {
+    let channel = ChannelSettings {
+        agent_silence: agent_silence(SilentAgentTransfer::OtherAgent).agent_silence,
+        ..silence_channel()
+    };
+    let outcome = |replied_before: bool, sequence: &[Writer], folded: bool| {
+        let mut h = Harness::with(QueueSettings::default(), channel.clone());
+        h.sign_in(a(1), vec![skill(SALES, 5, 1)], 1);
+        h.sign_in(a(2), vec![skill(SALES, 1, 1)], 1);
+        h.arrive(c(1), SALES);
+        h.advance(10_000);
+        if replied_before {
+            h.send(Event::AgentReplied { conversation: c(1) });
+        }
+        h.advance(10_000);
+        let events = if folded {
+            let mut heard = MessagesHeard::default();
+            for writer in sequence {
+                heard.hear(c(1), *writer);
+            }
+            heard.take_events()
+        } else {
+            sequence.iter().map(|w| message_event(c(1), *w)).collect()
+        };
+        for event in events {
+            h.send(event);
+        }
+        h.advance(300_000)
+    };
+    for replied_before in [false, true] {
+        for length in 1..=6 {
+            for pick in 0..1u32 << length {
+                let sequence: Vec<Writer> = (0..length)
+                    .map(|i| match pick >> i & 1 {
+                        0 => Writer::Customer,
+                        _ => Writer::Agent,
+                    })
+                    .collect();
+                assert_eq!(
+                    outcome(replied_before, &sequence, true),
+                    outcome(replied_before, &sequence, false),
+                    "replied before: {replied_before}, then {sequence:?}"
+                );
+            }
+        }
+    }
+    let mut heard = MessagesHeard::default();
+    heard.hear(c(1), Writer::Customer);
+    heard.hear(c(2), Writer::Agent);
+    assert_eq!(heard.take_events().len(), 2);
+    assert!(heard.is_empty());
+}
+
 #[test]
 fn an_agent_transfers_to_a_queue_head_or_to_a_free_agent() {
     let mut h = Harness::new();

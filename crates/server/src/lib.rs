@@ -22,7 +22,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use switchboard_domain::conversation::Sender;
-use switchboard_routing::Event;
+use switchboard_routing::Writer;
 use switchboard_store::Store;
 use tokio::net::TcpListener;
 
@@ -195,18 +195,18 @@ fn announcer(
                 platforms.outbox.notify_one();
             }
         }
-        let heard = match message.sender {
+        let writer = match message.sender {
             Sender::Customer => {
                 if let Some(agent) = stored.agent {
                     agent_hub.send(agent, &MessageEvent { message });
                 }
-                Event::CustomerMessage { conversation }
+                Writer::Customer
             }
-            Sender::Agent { .. } => Event::AgentReplied { conversation },
+            Sender::Agent { .. } => Writer::Agent,
             Sender::Bot | Sender::System => return,
         };
         if let Some(routing) = routing.upgrade() {
-            routing.tell(stored.tenant, heard);
+            routing.heard(stored.tenant, conversation, writer);
         }
     })
 }

@@ -14,13 +14,13 @@ use switchboard_domain::conversation::{
 use switchboard_domain::tenant::Locale;
 use switchboard_domain::{ConversationId, EmployeeId, QueueId, TenantId};
 use switchboard_routing::{
-    Action, Deadlines, Event, OverflowReason, ReleaseReason, Restored, Router, Timer,
+    Action, Deadlines, Event, Millis, OverflowReason, ReleaseReason, Restored, Router, Timer,
     TransferReason, TransferRefusal, Waiting,
 };
 use switchboard_store::{Opening, Placement, RoutingRecord, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{notices, settings, Shared};
+use super::{notices, settings, Heard, Shared};
 
 pub enum Command {
     Event {
@@ -56,6 +56,8 @@ pub struct TenantRouting {
     names: HashMap<EmployeeId, String>,
     /// Notices handed to the store by the decisions being told.
     notices: Vec<PendingNotice>,
+    /// Messages stored since the router last looked.
+    heard: Arc<Heard>,
 }
 
 /// The skill queue a conversation's channel routes to.
@@ -90,6 +92,7 @@ impl TenantRouting {
     pub async fn load(
         shared: Arc<Shared>,
         tenant: TenantId,
+        heard: Arc<Heard>,
     ) -> Result<(Self, Vec<Action>), StoreError> {
         let scope = shared.store.tenant(tenant);
         let tenant_settings = scope.tenant().await?.settings;
@@ -151,6 +154,7 @@ impl TenantRouting {
             locale: tenant_settings.locale,
             names: HashMap::new(),
             notices: Vec::new(),
+            heard,
         };
         Ok((routing, actions))
     }
@@ -160,6 +164,7 @@ impl TenantRouting {
         restored: Vec<Action>,
         mut commands: mpsc::UnboundedReceiver<Command>,
     ) {
+        let heard = self.heard.clone();
         let mut decided = Decided::default();
         self.schedule(&restored, &mut decided);
         if let Err(e) = self.commit(decided).await {
@@ -185,7 +190,8 @@ impl TenantRouting {
                     }
                     None => return,
                 },
-                () = sleep => self.fire_due().await,
+                () = heard.ready.notified() => self.catch_up_alone().await,
+                () = sleep => self.catch_up_alone().await,
             }
         }
     }
@@ -196,6 +202,7 @@ impl TenantRouting {
     async fn commands(&mut self, batch: Vec<Command>) {
         let now = self.shared.clock.now();
         let mut decided = Decided::default();
+        self.catch_up(now, &mut decided);
         let mut callers = Vec::new();
         for command in batch {
             match command {
@@ -232,15 +239,27 @@ impl TenantRouting {
         });
     }
 
-    async fn fire_due(&mut self) {
-        let now = self.shared.clock.now();
-        let mut decided = Decided::default();
+    /// Decides what happened since the router last looked, in the order it happened as
+    /// far as it is known: the timers due, then the messages stored (whose events nobody
+    /// waits on). Done before each burst of commands too, so that a command decides after
+    /// the timers due at its moment and the messages stored before it was sent.
+    fn catch_up(&mut self, now: Millis, decided: &mut Decided) {
         while let Some((timer, _)) = self.timers.pop_due(now) {
             let actions = self.router.handle(Event::TimerFired { timer }, now);
-            self.schedule(&actions, &mut decided);
+            self.schedule(&actions, decided);
         }
+        for event in self.heard.take_events() {
+            let actions = self.router.handle(event, now);
+            self.schedule(&actions, decided);
+        }
+    }
+
+    /// Catches up when no command came to do it: a timer fell due or messages were heard.
+    async fn catch_up_alone(&mut self) {
+        let mut decided = Decided::default();
+        self.catch_up(self.shared.clock.now(), &mut decided);
         if let Err(e) = self.commit(decided).await {
-            tracing::error!(tenant.id = %self.tenant, error = %e, "storing the decisions of routing timers failed");
+            tracing::error!(tenant.id = %self.tenant, error = %e, "storing the decisions of routing timers and messages failed");
         }
         tokio::spawn(self.notices_stored());
     }

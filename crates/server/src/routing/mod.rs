@@ -1,7 +1,9 @@
 //! Runs each tenant's [`Router`] in a task of its own: events come in through a channel,
 //! are decided in order, and the decisions are written to the store (the conversation's
 //! place and the contact record, in one transaction) before the caller hears back; then
-//! customers and agents are told. Timers run on the task's [`Clock`].
+//! customers and agents are told. Timers run on the task's [`Clock`]. The messages
+//! stored, which only move timers, are folded per conversation beside the channel and
+//! decided before the next command.
 //!
 //! A tenant's task starts on first use, or at start-up for tenants with conversations in
 //! routing: it learns the configuration and restores waiting conversations in their
@@ -18,10 +20,11 @@ use std::sync::{Arc, Mutex};
 
 use switchboard_domain::channel::Channel;
 use switchboard_domain::tenant::TenantSettings;
+use switchboard_domain::ConversationId;
 use switchboard_domain::{QueueId, TenantId};
-use switchboard_routing::{Action, Event, Waiting};
+use switchboard_routing::{Action, Event, MessagesHeard, Waiting, Writer};
 use switchboard_store::{Opening, Store, StoreError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::agent_hub::AgentHub;
 use crate::error::ApiError;
@@ -41,7 +44,42 @@ pub struct Shared {
 
 pub struct RoutingService {
     shared: Arc<Shared>,
-    tenants: Mutex<HashMap<TenantId, mpsc::UnboundedSender<Command>>>,
+    tenants: Mutex<HashMap<TenantId, TenantTask>>,
+}
+
+/// The ways into a tenant's routing task.
+#[derive(Clone)]
+struct TenantTask {
+    commands: mpsc::UnboundedSender<Command>,
+    heard: Arc<Heard>,
+}
+
+/// The tenant's messages stored since its routing task last looked, folded. They do not
+/// go through the command queue: under load one command per message would put every
+/// arrival behind thousands of them, each burst of which ends with a commit.
+#[derive(Default)]
+struct Heard {
+    messages: Mutex<MessagesHeard>,
+    ready: Notify,
+}
+
+impl Heard {
+    fn hear(&self, conversation: ConversationId, writer: Writer) {
+        let was_empty = {
+            let mut messages = lock(&self.messages);
+            let was_empty = messages.is_empty();
+            messages.hear(conversation, writer);
+            was_empty
+        };
+        // Emptied only by the task, under the lock: it is woken once per taking.
+        if was_empty {
+            self.ready.notify_one();
+        }
+    }
+
+    fn take_events(&self) -> Vec<Event> {
+        lock(&self.messages).take_events()
+    }
 }
 
 impl RoutingService {
@@ -108,13 +146,13 @@ impl RoutingService {
             .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
-    /// An event nobody waits on the outcome of (configuration, messages, connections),
-    /// in order with the others, for a tenant whose router is running: one that is not
-    /// reads the configuration when it starts, and holds no conversation or agent yet.
+    /// An event nobody waits on the outcome of (configuration, connections), in order
+    /// with the others, for a tenant whose router is running: one that is not reads the
+    /// configuration when it starts, and holds no conversation or agent yet.
     pub fn tell(&self, tenant: TenantId, event: Event) {
-        if let Some(sender) = self.lock().get(&tenant) {
+        if let Some(task) = self.lock().get(&tenant) {
             let (done, _) = oneshot::channel();
-            let _ = sender.send(Command::Event {
+            let _ = task.commands.send(Command::Event {
                 event: Box::new(event),
                 opening: None,
                 done,
@@ -129,8 +167,16 @@ impl RoutingService {
                 calendar: settings.calendar(),
             },
         );
-        if let Some(sender) = self.lock().get(&tenant) {
-            let _ = sender.send(Command::Locale(settings.locale));
+        if let Some(task) = self.lock().get(&tenant) {
+            let _ = task.commands.send(Command::Locale(settings.locale));
+        }
+    }
+
+    /// A message of `conversation` was stored (routing times silences from them), for a
+    /// tenant whose router is running: one that is not holds no conversation yet.
+    pub fn heard(&self, tenant: TenantId, conversation: ConversationId, writer: Writer) {
+        if let Some(task) = self.lock().get(&tenant) {
+            task.heard.hear(conversation, writer);
         }
     }
 
@@ -156,32 +202,40 @@ impl RoutingService {
     }
 
     async fn send(&self, tenant: TenantId, command: Command) -> Result<(), ApiError> {
-        let sender = self.task(tenant).await?;
-        sender.send(command).map_err(|_| stopped())
+        let task = self.task(tenant).await?;
+        task.commands.send(command).map_err(|_| stopped())
     }
 
     /// The tenant's routing task, started (and restored from the store) if need be.
-    async fn task(&self, tenant: TenantId) -> Result<mpsc::UnboundedSender<Command>, ApiError> {
-        if let Some(sender) = self.lock().get(&tenant).filter(|s| !s.is_closed()) {
-            return Ok(sender.clone());
+    async fn task(&self, tenant: TenantId) -> Result<TenantTask, ApiError> {
+        let running = |task: &&TenantTask| !task.commands.is_closed();
+        if let Some(task) = self.lock().get(&tenant).filter(running) {
+            return Ok(task.clone());
         }
-        let (routing, restored) = TenantRouting::load(self.shared.clone(), tenant).await?;
+        let heard = Arc::<Heard>::default();
+        let (routing, restored) =
+            TenantRouting::load(self.shared.clone(), tenant, heard.clone()).await?;
         let mut tenants = self.lock();
-        if let Some(sender) = tenants.get(&tenant).filter(|s| !s.is_closed()) {
+        if let Some(task) = tenants.get(&tenant).filter(running) {
             // Another request started it meanwhile; this restoration is not needed.
-            return Ok(sender.clone());
+            return Ok(task.clone());
         }
-        let (sender, commands) = mpsc::unbounded_channel();
-        tokio::spawn(routing.run(restored, commands));
-        tenants.insert(tenant, sender.clone());
-        Ok(sender)
+        let (commands, received) = mpsc::unbounded_channel();
+        tokio::spawn(routing.run(restored, received));
+        let task = TenantTask { commands, heard };
+        tenants.insert(tenant, task.clone());
+        Ok(task)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, mpsc::UnboundedSender<Command>>> {
-        self.tenants
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, TenantTask>> {
+        lock(&self.tenants)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn stopped() -> ApiError {

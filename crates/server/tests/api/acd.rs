@@ -132,6 +132,73 @@ async fn a_silent_customer_is_prompted_and_then_the_chat_ends_with_the_conclusio
     assert!(kinds.ends_with(&["wrapUpStarted".to_owned()]), "{kinds:?}");
 }
 
+/// The agent's silence counts from the customer's last message after the agent's reply:
+/// messages reach routing (folded, beside its commands) before a later command decides.
+#[tokio::test]
+async fn an_agent_silent_after_the_customer_wrote_loses_the_conversation() {
+    let clock = manual_clock();
+    let app = TestApp::start_with_clock(clock.clone()).await;
+    let silence =
+        json!({"agentTimeout": {"enabled": true, "afterSeconds": 30, "transferTo": "agent"}});
+    let setup = setup(&app, silence).await;
+    let ann = agent(&app, &setup, "ann", 101).await;
+    let mut ann_events = events(&app, &ann).await;
+    ann.post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+    let (page, conversation) = customer(&app, &setup, "u-1").await;
+    next_event(&mut ann_events, "assigned").await;
+    let bob = agent(&app, &setup, "bob", 102).await;
+    let mut bob_events = events(&app, &bob).await;
+    bob.post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+    let customer_writes = |id: &str, text: &str| {
+        json!({"conversationId": conversation, "clientMessageId": id,
+            "content": {"type": "text", "text": text}})
+    };
+
+    clock.advance(Duration::from_secs(20));
+    let reply = json!({"clientMessageId": "a-1", "content": {"type": "text", "text": "Hello!"}});
+    ann.post(
+        &format!("/api/v1/agent/conversations/{conversation}/messages"),
+        reply,
+    )
+    .await
+    .expect(200);
+    let (status, _) = page
+        .call(Method::POST, "messages", Some(customer_writes("c-1", "Hi")))
+        .await;
+    assert_eq!(status, 200);
+    // Past the 30 s from the assignment, within the 30 s from the customer's message.
+    clock.advance(Duration::from_secs(20));
+    bob.put("/api/v1/agent/status", json!({"status": "idle"}))
+        .await
+        .expect(200);
+    let (status, _) = page
+        .call(
+            Method::POST,
+            "messages",
+            Some(customer_writes("c-2", "Still there?")),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let heard = next_event(&mut ann_events, "message").await;
+    assert_eq!(heard["message"]["content"]["text"], "Hi");
+    let heard = next_event(&mut ann_events, "message").await;
+    assert_eq!(heard["message"]["content"]["text"], "Still there?");
+
+    clock.advance(Duration::from_secs(10));
+    let away = next_event(&mut ann_events, "transferredAway").await;
+    assert_eq!(away["reason"], "agentSilent");
+    let taken = next_event(&mut bob_events, "assigned").await;
+    assert_eq!(taken["conversation"]["id"], conversation.as_str());
+    assert_eq!(
+        record_kinds(&setup, &conversation).await,
+        ["assigned", "transferred", "assigned"]
+    );
+}
+
 #[tokio::test]
 async fn waiting_past_the_maximum_releases_and_lets_the_customer_leave_a_message() {
     let clock = manual_clock();
