@@ -560,11 +560,21 @@ fn stored_messages<'q>(
         .map(|column| format!("m.{column}"))
         .collect::<Vec<_>>()
         .join(", ");
-    // Joining from the keys lets SQLite look each one up in the unique index.
-    script.push(&format!(
-        "SELECT m.tenant_id, {columns} FROM (VALUES {rows}) AS k \
-         JOIN messages m ON m.conversation_id = k.column1 AND m.sender_kind = k.column2 AND m.client_message_id = k.column3"
-    ));
+    let key = "m.conversation_id = k.column1 AND m.sender_kind = k.column2 AND m.client_message_id = k.column3";
+    script.push(&match backend {
+        // Joining from the keys lets SQLite look each one up in the unique index.
+        Backend::Sqlite => format!(
+            "SELECT m.tenant_id, {columns} FROM (VALUES {rows}) AS k JOIN messages m ON {key}"
+        ),
+        // A lookup per key (the LIMIT keeps PostgreSQL from folding it back into a
+        // join), which it makes in the unique index: a join may be planned as a hash of
+        // the whole table, and a prepared statement keeps the plan it made when the
+        // table was small (until the table is analyzed, if it ever is).
+        Backend::Postgres => format!(
+            "SELECT m.tenant_id, {columns} FROM (VALUES {rows}) AS k \
+             CROSS JOIN LATERAL (SELECT * FROM messages m WHERE {key} LIMIT 1) AS m"
+        ),
+    });
     for append in batch {
         script.bind(append.conversation.0)?;
         script.bind(append.message.sender.kind())?;
