@@ -231,10 +231,21 @@ async fn insert_conversations(
         let now_at = placeholders.list(1);
         let tenant_at = placeholders.list(1);
         let values = placeholders.rows(chunk.len(), 2);
+        let customer = format!("c.id = v.column2 AND c.tenant_id = {tenant_at}");
+        let customers = match backend {
+            Backend::Sqlite => format!("JOIN customers c ON {customer}"),
+            // A lookup per customer (see `stored_messages` in the message log): a join's
+            // plan, kept from when the tenant had a handful of customers, reads them all.
+            Backend::Postgres => {
+                format!(
+                    "CROSS JOIN LATERAL (SELECT * FROM customers c WHERE {customer} LIMIT 1) AS c"
+                )
+            }
+        };
         let sql = format!(
             "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, last_seq, created_at, updated_at) \
              SELECT v.column1, c.tenant_id, c.channel_id, c.id, {state_at}, 0, {now_at}, {now_at} \
-             FROM (VALUES {values}) AS v JOIN customers c ON c.id = v.column2 AND c.tenant_id = {tenant_at}"
+             FROM (VALUES {values}) AS v {customers}"
         );
         let mut query = sqlx::query(&sql)
             .bind(ConversationState::Queued.as_str())
