@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::conversations::{message_from_row, Appended, MESSAGE_COLUMNS};
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::scoped::Placeholders;
+use crate::scoped::{join_by_key, Placeholders};
 use crate::text::{from_json, to_json};
 use crate::Backend;
 
@@ -560,21 +560,15 @@ fn stored_messages<'q>(
         .map(|column| format!("m.{column}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let key = "m.conversation_id = k.column1 AND m.sender_kind = k.column2 AND m.client_message_id = k.column3";
-    script.push(&match backend {
-        // Joining from the keys lets SQLite look each one up in the unique index.
-        Backend::Sqlite => format!(
-            "SELECT m.tenant_id, {columns} FROM (VALUES {rows}) AS k JOIN messages m ON {key}"
-        ),
-        // A lookup per key (the LIMIT keeps PostgreSQL from folding it back into a
-        // join), which it makes in the unique index: a join may be planned as a hash of
-        // the whole table, and a prepared statement keeps the plan it made when the
-        // table was small (until the table is analyzed, if it ever is).
-        Backend::Postgres => format!(
-            "SELECT m.tenant_id, {columns} FROM (VALUES {rows}) AS k \
-             CROSS JOIN LATERAL (SELECT * FROM messages m WHERE {key} LIMIT 1) AS m"
-        ),
-    });
+    let messages = join_by_key(
+        backend,
+        "messages",
+        "m",
+        "m.conversation_id = k.column1 AND m.sender_kind = k.column2 AND m.client_message_id = k.column3",
+    );
+    script.push(&format!(
+        "SELECT m.tenant_id, {columns} FROM (VALUES {rows}) AS k {messages}"
+    ));
     for append in batch {
         script.bind(append.conversation.0)?;
         script.bind(append.message.sender.kind())?;

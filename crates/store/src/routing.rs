@@ -13,7 +13,7 @@ use switchboard_domain::{ChannelId, ConversationId, CustomerId, EmployeeId, Queu
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::scoped::Placeholders;
+use crate::scoped::{join_by_key, Placeholders};
 use crate::{Backend, TenantScope};
 
 /// Rows written by one statement: eight values each stay well inside both databases'
@@ -231,17 +231,12 @@ async fn insert_conversations(
         let now_at = placeholders.list(1);
         let tenant_at = placeholders.list(1);
         let values = placeholders.rows(chunk.len(), 2);
-        let customer = format!("c.id = v.column2 AND c.tenant_id = {tenant_at}");
-        let customers = match backend {
-            Backend::Sqlite => format!("JOIN customers c ON {customer}"),
-            // A lookup per customer (see `stored_messages` in the message log): a join's
-            // plan, kept from when the tenant had a handful of customers, reads them all.
-            Backend::Postgres => {
-                format!(
-                    "CROSS JOIN LATERAL (SELECT * FROM customers c WHERE {customer} LIMIT 1) AS c"
-                )
-            }
-        };
+        let customers = join_by_key(
+            backend,
+            "customers",
+            "c",
+            &format!("c.id = v.column2 AND c.tenant_id = {tenant_at}"),
+        );
         let sql = format!(
             "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, last_seq, created_at, updated_at) \
              SELECT v.column1, c.tenant_id, c.channel_id, c.id, {state_at}, 0, {now_at}, {now_at} \

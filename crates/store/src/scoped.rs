@@ -151,3 +151,17 @@ impl Placeholders {
             .join(", ")
     }
 }
+
+/// Joins `table` as `alias`, one row on `key`, to each row of a key list before it. On
+/// SQLite a join, which its planner makes a lookup in the key's index. On PostgreSQL a
+/// lookup per key (the LIMIT keeps it from being folded back into a join): a prepared
+/// statement keeps the plan made at its sixth run, and a join planned while the table
+/// was small hashes a scan of the whole table for good on a database nobody analyzes.
+pub(crate) fn join_by_key(backend: Backend, table: &str, alias: &str, key: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("JOIN {table} {alias} ON {key}"),
+        Backend::Postgres => format!(
+            "CROSS JOIN LATERAL (SELECT * FROM {table} {alias} WHERE {key} LIMIT 1) AS {alias}"
+        ),
+    }
+}
