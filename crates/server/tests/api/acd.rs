@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_server::ManualClock;
 
-use crate::agent::{agent, customer, customer_sees, events, next_event};
+use crate::agent::{agent, customer, customer_sees, events, next_event, on_duty};
 use crate::support::*;
 use crate::webchat::{setup, Setup};
 
@@ -142,17 +142,11 @@ async fn an_agent_silent_after_the_customer_wrote_loses_the_conversation() {
         json!({"agentTimeout": {"enabled": true, "afterSeconds": 30, "transferTo": "agent"}});
     let setup = setup(&app, silence).await;
     let ann = agent(&app, &setup, "ann", 101).await;
-    let mut ann_events = events(&app, &ann).await;
-    ann.post("/api/v1/agent/sign-in", json!({}))
-        .await
-        .expect(200);
+    let mut ann_events = on_duty(&app, &ann).await;
     let (page, conversation) = customer(&app, &setup, "u-1").await;
     next_event(&mut ann_events, "assigned").await;
     let bob = agent(&app, &setup, "bob", 102).await;
-    let mut bob_events = events(&app, &bob).await;
-    bob.post("/api/v1/agent/sign-in", json!({}))
-        .await
-        .expect(200);
+    let mut bob_events = on_duty(&app, &bob).await;
     let customer_writes = |id: &str, text: &str| {
         json!({"conversationId": conversation, "clientMessageId": id,
             "content": {"type": "text", "text": text}})
@@ -336,10 +330,7 @@ async fn an_agent_whose_connection_drops_loses_its_conversations_after_the_grace
     let setup = setup(&app, json!({})).await;
     let queue = queue_id(&setup).await;
     let ann = agent(&app, &setup, "ann", 101).await;
-    let mut socket = events(&app, &ann).await;
-    ann.post("/api/v1/agent/sign-in", json!({}))
-        .await
-        .expect(200);
+    let mut socket = on_duty(&app, &ann).await;
     let (page, conversation) = customer(&app, &setup, "u-1").await;
     next_event(&mut socket, "assigned").await;
     drop(socket);

@@ -11,6 +11,16 @@ use crate::webchat::{setup, user_data, Page, Setup, NEW_LOADER};
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Opens the agent's event socket, then signs the agent in to routing.
+pub async fn on_duty(app: &TestApp, agent: &Session) -> Socket {
+    let socket = events(app, agent).await;
+    agent
+        .post("/api/v1/agent/sign-in", json!({}))
+        .await
+        .expect(200);
+    socket
+}
+
 pub async fn events(app: &TestApp, agent: &Session) -> Socket {
     let url = format!(
         "{}/api/v1/agent/events",
@@ -285,10 +295,7 @@ async fn a_full_agent_leaves_the_next_customer_waiting_until_a_slot_frees() {
         .expect(201);
     let ann = app.login_first_time("ann", INITIAL).await;
 
-    let mut socket = events(&app, &ann).await;
-    ann.post("/api/v1/agent/sign-in", json!({}))
-        .await
-        .expect(200);
+    let mut socket = on_duty(&app, &ann).await;
     let (_, first) = customer(&app, &setup, "u-1001").await;
     assert_eq!(
         next_event(&mut socket, "assigned").await["conversation"]["id"],
@@ -362,10 +369,7 @@ async fn only_agents_use_the_agent_api_and_only_for_their_own_conversations() {
         .expect_error(403, "forbidden", None);
     let ann = agent(&app, &setup, "ann", 101).await;
     let bob = agent(&app, &setup, "bob", 102).await;
-    let mut socket = events(&app, &ann).await;
-    ann.post("/api/v1/agent/sign-in", json!({}))
-        .await
-        .expect(200);
+    let mut socket = on_duty(&app, &ann).await;
     let (_, conversation) = customer(&app, &setup, "u-1001").await;
     next_event(&mut socket, "assigned").await;
     bob.get(&format!(
@@ -397,10 +401,7 @@ async fn images_and_documents_travel_both_ways_and_only_as_safe_files() {
     let app = TestApp::start().await;
     let setup = setup(&app, json!({})).await;
     let ann = agent(&app, &setup, "ann", 101).await;
-    let mut socket = events(&app, &ann).await;
-    ann.post("/api/v1/agent/sign-in", json!({}))
-        .await
-        .expect(200);
+    let mut socket = on_duty(&app, &ann).await;
     let (page, conversation) = customer(&app, &setup, "u-1001").await;
     next_event(&mut socket, "assigned").await;
 
@@ -563,10 +564,7 @@ async fn the_widget_socket_carries_a_chat_both_ways_without_losing_or_repeating(
     let app = TestApp::start().await;
     let setup = setup(&app, json!({})).await;
     let ann = agent(&app, &setup, "ann", 101).await;
-    let mut desk = events(&app, &ann).await;
-    ann.post("/api/v1/agent/sign-in", json!({}))
-        .await
-        .expect(200);
+    let mut desk = on_duty(&app, &ann).await;
 
     let page = Page::new(&app, None);
     let (status, headers, _) = page
