@@ -14,10 +14,34 @@ use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
 use crate::scoped::{found, Param, Placeholders};
 use crate::text::from_json;
-use crate::TenantScope;
+use crate::{Backend, TenantScope};
 
-const CONVERSATION_COLUMNS: &str =
-    "id, channel_id, customer_id, state, agent_id, last_seq, created_at, updated_at, closed_at";
+/// A conversation's columns as read from `conversations` (not aliased). Storing a
+/// message does not write its conversation's row (one page fewer to commit per batch's
+/// conversation), so its last sequence number and its last change come from its latest
+/// message, each an index probe of the messages' primary key. `$greatest` is the
+/// database's two-argument maximum.
+macro_rules! conversation_columns {
+    ($greatest:literal) => {
+        concat!(
+            "id, channel_id, customer_id, state, agent_id, ",
+            "COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = conversations.id), 0) AS last_seq, ",
+            "created_at, ",
+            $greatest,
+            "(updated_at, COALESCE((SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id \
+             ORDER BY m.seq DESC LIMIT 1), updated_at)) AS updated_at, ",
+            "closed_at"
+        )
+    };
+}
+
+fn conversation_columns(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => conversation_columns!("MAX"),
+        Backend::Postgres => conversation_columns!("GREATEST"),
+    }
+}
+
 pub(crate) const MESSAGE_COLUMNS: &str =
     "conversation_id, seq, sender_kind, sender_id, client_message_id, content, created_at";
 
@@ -81,15 +105,20 @@ impl TenantScope<'_> {
     pub async fn conversation(&self, id: ConversationId) -> Result<Conversation> {
         conversation_from_row(
             &self
-                .row("conversations", CONVERSATION_COLUMNS, id.0)
+                .row(
+                    "conversations",
+                    conversation_columns(self.store.backend),
+                    id.0,
+                )
                 .await?,
         )
     }
 
     /// The customer's latest conversation that has not ended, if any.
     pub async fn open_conversation_of(&self, customer: CustomerId) -> Result<Option<Conversation>> {
+        let columns = conversation_columns(self.store.backend);
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND customer_id = $2 \
+            "SELECT {columns} FROM conversations WHERE tenant_id = $1 AND customer_id = $2 \
              AND state NOT IN ('closed', 'abandoned', 'offlineMessage') ORDER BY id DESC LIMIT 1"
         );
         let row = sqlx::query(&sql)
@@ -102,8 +131,9 @@ impl TenantScope<'_> {
 
     /// The conversations an agent holds (assigned or in wrap-up), oldest first.
     pub async fn conversations_of_agent(&self, agent: EmployeeId) -> Result<Vec<Conversation>> {
+        let columns = conversation_columns(self.store.backend);
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND agent_id = $2 \
+            "SELECT {columns} FROM conversations WHERE tenant_id = $1 AND agent_id = $2 \
              AND state IN ('assigned', 'wrapUp') ORDER BY id"
         );
         let rows = sqlx::query(&sql)
@@ -131,8 +161,9 @@ impl TenantScope<'_> {
         customer: CustomerId,
         limit: i64,
     ) -> Result<Vec<Conversation>> {
+        let columns = conversation_columns(self.store.backend);
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND customer_id = $2 ORDER BY id DESC LIMIT $3"
+            "SELECT {columns} FROM conversations WHERE tenant_id = $1 AND customer_id = $2 ORDER BY id DESC LIMIT $3"
         );
         let rows = sqlx::query(&sql)
             .bind(self.tenant.0)
@@ -160,8 +191,8 @@ impl TenantScope<'_> {
         &self,
         page: switchboard_domain::paging::PageRequest,
     ) -> Result<switchboard_domain::paging::Page<Conversation>> {
-        let from_where =
-            "FROM conversations WHERE tenant_id = $1 AND state = 'offlineMessage' AND last_seq > 0";
+        let from_where = "FROM conversations WHERE tenant_id = $1 AND state = 'offlineMessage' \
+             AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id)";
         self.conversations_page(from_where, &[], page).await
     }
 
@@ -172,7 +203,13 @@ impl TenantScope<'_> {
         page: switchboard_domain::paging::PageRequest,
     ) -> Result<switchboard_domain::paging::Page<Conversation>> {
         let (rows, total) = self
-            .page_ordered(from_where, CONVERSATION_COLUMNS, params, page, "id DESC")
+            .page_ordered(
+                from_where,
+                conversation_columns(self.store.backend),
+                params,
+                page,
+                "id DESC",
+            )
             .await?;
         let items = rows
             .iter()
@@ -240,8 +277,9 @@ impl TenantScope<'_> {
         let mut placeholders = Placeholders::new(self.store.backend);
         let tenant = placeholders.list(1);
         let listed = placeholders.list(ids.len());
+        let columns = conversation_columns(self.store.backend);
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = {tenant} AND id IN ({listed})"
+            "SELECT {columns} FROM conversations WHERE tenant_id = {tenant} AND id IN ({listed})"
         );
         let mut query = sqlx::query(&sql).bind(self.tenant.0);
         for id in ids {

@@ -339,26 +339,39 @@ async fn run_batch(
     batch: &[Append],
 ) -> Result<Vec<Result<Appended>>> {
     let now = now_millis();
+    let ids = conversation_ids(batch);
     let mut reads = Scripts::new(backend, Some("BEGIN"));
+    // On PostgreSQL the conversations are locked first, so that the reads after it see
+    // every message committed by another node that held them before.
+    conversation_states(reads.next(), backend, &ids)?;
     stored_messages(reads.next(), backend, batch)?;
-    conversation_states(reads.next(), backend, batch)?;
+    last_sequences(reads.next(), backend, &ids)?;
     let mut stored_rows = Vec::new();
-    let mut conversations = HashMap::with_capacity(batch.len());
+    let mut conversations = HashMap::with_capacity(ids.len());
+    let mut sequences = Vec::with_capacity(ids.len());
     for script in reads.finish(None) {
-        // On SQLite both reads answer in one list; the conversations come as one row.
+        // On SQLite the reads answer in one list; the conversations and their sequence
+        // numbers come as one row each.
         for row in script.fetch_all(&mut *conn).await? {
             if row.try_column(CONVERSATIONS_COLUMN).is_ok() {
                 let document: String = row.try_get(CONVERSATIONS_COLUMN)?;
-                conversations.extend(conversation_sequences(&document)?);
+                conversations.extend(conversation_records(&document)?);
+            } else if row.try_column(SEQUENCES_COLUMN).is_ok() {
+                let document: String = row.try_get(SEQUENCES_COLUMN)?;
+                sequences = from_json("the batch's sequence numbers", &document)?;
             } else {
                 stored_rows.push(row);
             }
         }
     }
+    for (id, last_seq) in sequences {
+        if let Some(conversation) = conversations.get_mut(&ConversationId(id)) {
+            conversation.last_seq = last_seq;
+        }
+    }
     let stored_before = stored_by_key(batch, &stored_rows)?;
     let outcomes = judge(batch, &stored_before, &mut conversations);
     let mut writes = Scripts::new(backend, None);
-    advance_sequences(&mut writes, backend, &conversations, now)?;
     insert_messages(&mut writes, backend, batch, &outcomes, now)?;
     let queued = queue_deliveries(&mut writes, backend, batch, &outcomes, &conversations, now)?;
     for script in writes.finish(Some("COMMIT")) {
@@ -398,7 +411,6 @@ fn judge<'a>(
                 Some(conversation) if is_party(conversation, append) => {
                     if conversation.state.accepts(&append.message.sender) {
                         conversation.last_seq += 1;
-                        conversation.changed = true;
                         first_of.insert(key, (index, conversation.last_seq));
                         Outcome::Stored {
                             seq: conversation.last_seq,
@@ -616,31 +628,37 @@ struct ConversationSequence {
     agent: Option<EmployeeId>,
     state: ConversationState,
     last_seq: i64,
-    changed: bool,
 }
 
 /// The column in which [`conversation_states`] answers.
 const CONVERSATIONS_COLUMN: &str = "conversations";
 
+/// The column in which [`last_sequences`] answers.
+const SEQUENCES_COLUMN: &str = "sequences";
+
 /// What [`conversation_states`] reads of each conversation, in [`ConversationRecord`]'s order.
-const CONVERSATION_FIELDS: [&str; 7] = [
+const CONVERSATION_FIELDS: [&str; 6] = [
     "c.id",
     "c.tenant_id",
     "c.channel_id",
     "ch.channel_type",
     "c.state",
     "c.agent_id",
-    "c.last_seq",
 ];
 
-/// Reads the state and last sequence number of the batch's conversations, locked
-/// against other writers on PostgreSQL (SQLite has one writer already), as one JSON
-/// document: SQLite's connection hands each row over to the writer task by itself, and
-/// a batch's hundreds of conversations as rows were as many hand-overs between threads.
-fn conversation_states(script: &mut Script<'_>, backend: Backend, batch: &[Append]) -> Result<()> {
+/// The batch's conversations, each once, in id order (the order they are locked in).
+fn conversation_ids(batch: &[Append]) -> Vec<i64> {
     let mut ids: Vec<i64> = batch.iter().map(|a| a.conversation.0).collect();
     ids.sort_unstable();
     ids.dedup();
+    ids
+}
+
+/// Reads the state of the batch's conversations, locked against other writers on
+/// PostgreSQL (SQLite has one writer already), as one JSON document: SQLite's
+/// connection hands each row over to the writer task by itself, and a batch's hundreds
+/// of conversations as rows were as many hand-overs between threads.
+fn conversation_states(script: &mut Script<'_>, backend: Backend, ids: &[i64]) -> Result<()> {
     let placeholders = Placeholders::new(backend).list(ids.len());
     let columns = CONVERSATION_FIELDS.join(", ");
     let from = format!(
@@ -662,7 +680,29 @@ fn conversation_states(script: &mut Script<'_>, backend: Backend, batch: &[Appen
             )
         }
     });
-    for id in ids {
+    for &id in ids {
+        script.bind(id)?;
+    }
+    Ok(())
+}
+
+/// Reads the last sequence number of each of the batch's conversations (0 before its
+/// first message) as one JSON document of `[id, seq]` pairs, each the end of the
+/// messages' primary key for its conversation: the conversation's row does not keep
+/// it, so that storing messages writes no page of `conversations`.
+fn last_sequences(script: &mut Script<'_>, backend: Backend, ids: &[i64]) -> Result<()> {
+    let rows = Placeholders::new(backend).rows(ids.len(), 1);
+    let pair = "v.column1, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = v.column1), 0)";
+    script.push(&match backend {
+        Backend::Sqlite => format!(
+            "SELECT json_group_array(json_array({pair})) AS {SEQUENCES_COLUMN} FROM (VALUES {rows}) AS v"
+        ),
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array({pair})), '[]')::text AS {SEQUENCES_COLUMN} \
+             FROM (VALUES {rows}) AS v"
+        ),
+    });
+    for &id in ids {
         script.bind(id)?;
     }
     Ok(())
@@ -670,12 +710,14 @@ fn conversation_states(script: &mut Script<'_>, backend: Backend, batch: &[Appen
 
 /// A conversation as [`conversation_states`] reads it.
 #[derive(serde::Deserialize)]
-struct ConversationRecord(i64, i64, i64, String, String, Option<i64>, i64);
+struct ConversationRecord(i64, i64, i64, String, String, Option<i64>);
 
-fn conversation_sequences(document: &str) -> Result<Vec<(ConversationId, ConversationSequence)>> {
+/// The batch's conversations as read, their sequence numbers still to come from
+/// [`last_sequences`].
+fn conversation_records(document: &str) -> Result<Vec<(ConversationId, ConversationSequence)>> {
     let rows: Vec<ConversationRecord> = from_json("the batch's conversations", document)?;
     let mut sequences = Vec::with_capacity(rows.len());
-    for ConversationRecord(id, tenant, channel, channel_type, state, agent, last_seq) in rows {
+    for ConversationRecord(id, tenant, channel, channel_type, state, agent) in rows {
         let sequence = ConversationSequence {
             tenant: TenantId(tenant),
             channel: ChannelId(channel),
@@ -684,38 +726,11 @@ fn conversation_sequences(document: &str) -> Result<Vec<(ConversationId, Convers
             agent: agent.map(EmployeeId),
             state: ConversationState::parse(&state)
                 .ok_or_else(|| StoreError::Corrupt(format!("conversation state '{state}'")))?,
-            last_seq,
-            changed: false,
+            last_seq: 0,
         };
         sequences.push((ConversationId(id), sequence));
     }
     Ok(sequences)
-}
-
-fn advance_sequences(
-    scripts: &mut Scripts<'_>,
-    backend: Backend,
-    conversations: &HashMap<ConversationId, ConversationSequence>,
-    now: i64,
-) -> Result<()> {
-    let changed: Vec<_> = conversations.iter().filter(|(_, c)| c.changed).collect();
-    if changed.is_empty() {
-        return Ok(());
-    }
-    let mut placeholders = Placeholders::new(backend);
-    let now_at = placeholders.list(1);
-    let rows = placeholders.rows(changed.len(), 2);
-    let script = scripts.next();
-    script.push(&format!(
-        "UPDATE conversations AS c SET last_seq = v.column2, updated_at = {now_at} \
-         FROM (VALUES {rows}) AS v WHERE c.id = v.column1"
-    ));
-    script.bind(now)?;
-    for (id, conversation) in changed {
-        script.bind(id.0)?;
-        script.bind(conversation.last_seq)?;
-    }
-    Ok(())
 }
 
 fn insert_messages<'q>(

@@ -238,8 +238,8 @@ async fn insert_conversations(
             &format!("c.id = v.column2 AND c.tenant_id = {tenant_at}"),
         );
         let sql = format!(
-            "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, last_seq, created_at, updated_at) \
-             SELECT v.column1, c.tenant_id, c.channel_id, c.id, {state_at}, 0, {now_at}, {now_at} \
+            "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, created_at, updated_at) \
+             SELECT v.column1, c.tenant_id, c.channel_id, c.id, {state_at}, {now_at}, {now_at} \
              FROM (VALUES {values}) AS v {customers}"
         );
         let mut query = sqlx::query(&sql)

@@ -27,6 +27,40 @@ pub async fn on_sqlite(scenario: Scenario) {
 /// Runs the scenario in a new database of the PostgreSQL server, dropped afterwards even
 /// if the scenario panics.
 pub async fn on_postgres(scenario: Scenario) {
+    in_postgres_database(|url| async move {
+        let store = Arc::new(Store::open(&url, options()).await.unwrap());
+        scenario(store.clone()).await;
+        store.close().await;
+    })
+    .await;
+}
+
+pub type ClusterScenario = fn(Arc<Store>, Arc<Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Runs the scenario on two nodes of a cluster: two stores with node ids of their own on
+/// one new PostgreSQL database.
+pub async fn on_postgres_cluster(scenario: ClusterScenario) {
+    in_postgres_database(|url| async move {
+        let first = Arc::new(Store::open(&url, options()).await.unwrap());
+        let second = StoreOptions {
+            node_id: 2,
+            ..options()
+        };
+        let second = Arc::new(Store::open(&url, second).await.unwrap());
+        scenario(first.clone(), second.clone()).await;
+        first.close().await;
+        second.close().await;
+    })
+    .await;
+}
+
+/// Runs `body` with the address of a new database of the PostgreSQL server, dropped
+/// afterwards even if `body` panics.
+async fn in_postgres_database<F, Body>(body: Body)
+where
+    Body: FnOnce(String) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
     let Some(admin_url) = postgres_url() else {
         return;
     };
@@ -45,13 +79,7 @@ pub async fn on_postgres(scenario: Scenario) {
         .execute(format!("CREATE DATABASE {name}").as_str())
         .await
         .unwrap();
-    let url = with_database(&admin_url, &name);
-    let outcome = tokio::spawn(async move {
-        let store = Arc::new(Store::open(&url, options()).await.unwrap());
-        scenario(store.clone()).await;
-        store.close().await;
-    })
-    .await;
+    let outcome = tokio::spawn(body(with_database(&admin_url, &name))).await;
     admin
         .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await

@@ -56,3 +56,18 @@ conformance!(
     platform_deliveries_are_stored_once_until_processed,
     replies_to_platform_customers_are_queued_and_sent_in_order,
 );
+
+/// Scenarios of several nodes sharing one database, which only PostgreSQL serves.
+mod postgres_cluster {
+    #[tokio::test]
+    async fn nodes_of_a_cluster_never_share_skip_or_repeat_a_number() {
+        crate::backends::on_postgres_cluster(|first, second| {
+            Box::pin(
+                crate::scenarios::nodes_of_a_cluster_never_share_skip_or_repeat_a_number(
+                    first, second,
+                ),
+            )
+        })
+        .await;
+    }
+}

@@ -992,11 +992,18 @@ mod conversations {
         let resumed = scope.messages_after(id, 2, 100).await.unwrap();
         assert_eq!(resumed.len(), 1);
         assert_eq!(scope.messages_after(id, 0, 2).await.unwrap().len(), 2);
-        assert_eq!(scope.conversation(id).await.unwrap().last_seq, 3);
-        scope
+        let read = scope.conversation(id).await.unwrap();
+        assert_eq!(read.last_seq, 3);
+        assert!(
+            read.updated_at.0 >= agent.message.created_at.0,
+            "a message is its conversation's latest change"
+        );
+        let wrapped_up = scope
             .set_conversation_state(id, ConversationState::WrapUp, Some(EmployeeId(5)))
             .await
             .unwrap();
+        assert_eq!(wrapped_up.last_seq, 3);
+        assert!(wrapped_up.updated_at.0 >= read.updated_at.0);
         rejected_on(
             scope.append_message(id, by_agent("late", 5)).await,
             "conversationId",
@@ -1005,14 +1012,33 @@ mod conversations {
 
     pub async fn concurrent_appends_never_share_skip_or_repeat_a_number(store: Arc<Store>) {
         let (tenant, id) = conversation(&store, "acme").await;
+        appends_from_eight_writers(&[store], tenant, id).await;
+    }
+
+    /// Two nodes of a cluster store messages of one conversation at the same time, each
+    /// with its own writer tasks: the database alone keeps their numbers in order.
+    pub async fn nodes_of_a_cluster_never_share_skip_or_repeat_a_number(
+        first: Arc<Store>,
+        second: Arc<Store>,
+    ) {
+        let (tenant, id) = conversation(&first, "acme").await;
+        appends_from_eight_writers(&[first, second], tenant, id).await;
+    }
+
+    /// Eight writers, spread over `nodes`, append 25 messages each to conversation `id`;
+    /// writers 0 and 1 send the same client ids, as a client retrying on two connections.
+    async fn appends_from_eight_writers(
+        nodes: &[Arc<Store>],
+        tenant: switchboard_domain::TenantId,
+        id: ConversationId,
+    ) {
         let mut tasks = Vec::new();
         for writer in 0..8 {
-            let store = store.clone();
+            let store = nodes[writer % nodes.len()].clone();
             tasks.push(tokio::spawn(async move {
                 let scope = store.tenant(tenant);
                 let mut seqs = Vec::new();
                 for n in 0..25 {
-                    // Writers 0 and 1 send the same ids, as a client retrying on two connections.
                     let client_id = if writer < 2 {
                         format!("shared-{n}")
                     } else {
@@ -1034,7 +1060,7 @@ mod conversations {
         for task in tasks {
             seen.extend(task.await.unwrap());
         }
-        let stored = store
+        let stored = nodes[0]
             .tenant(tenant)
             .messages_after(id, 0, 1000)
             .await
