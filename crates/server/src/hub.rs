@@ -65,12 +65,9 @@ impl Watch {
     /// gap; `None` when the store must be read.
     pub fn after(&self, seq: i64) -> Option<Vec<Arc<Message>>> {
         let recent = self.lock();
-        let newer: Vec<_> = recent
-            .messages
-            .iter()
-            .filter(|m| m.seq > seq)
-            .cloned()
-            .collect();
+        // A watcher is usually one message behind: start there, not at the oldest kept.
+        let first_newer = recent.messages.partition_point(|m| m.seq <= seq);
+        let newer: Vec<_> = recent.messages.range(first_newer..).cloned().collect();
         let contiguous = newer
             .iter()
             .zip(seq + 1..)
