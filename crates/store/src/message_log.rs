@@ -347,28 +347,21 @@ async fn run_batch(
     stored_messages(reads.next(), backend, batch)?;
     last_sequences(reads.next(), backend, &ids)?;
     let mut stored_rows = Vec::new();
-    let mut conversations = HashMap::with_capacity(ids.len());
-    let mut sequences = Vec::with_capacity(ids.len());
+    let (mut states, mut sequences) = (String::new(), String::new());
     for script in reads.finish(None) {
         // On SQLite the reads answer in one list; the conversations and their sequence
         // numbers come as one row each.
         for row in script.fetch_all(&mut *conn).await? {
             if row.try_column(CONVERSATIONS_COLUMN).is_ok() {
-                let document: String = row.try_get(CONVERSATIONS_COLUMN)?;
-                conversations.extend(conversation_records(&document)?);
+                states = row.try_get(CONVERSATIONS_COLUMN)?;
             } else if row.try_column(SEQUENCES_COLUMN).is_ok() {
-                let document: String = row.try_get(SEQUENCES_COLUMN)?;
-                sequences = from_json("the batch's sequence numbers", &document)?;
+                sequences = row.try_get(SEQUENCES_COLUMN)?;
             } else {
                 stored_rows.push(row);
             }
         }
     }
-    for (id, last_seq) in sequences {
-        if let Some(conversation) = conversations.get_mut(&ConversationId(id)) {
-            conversation.last_seq = last_seq;
-        }
-    }
+    let mut conversations = conversation_sequences(&states, &sequences)?;
     let stored_before = stored_by_key(batch, &stored_rows)?;
     let outcomes = judge(batch, &stored_before, &mut conversations);
     let mut writes = Scripts::new(backend, None);
@@ -712,12 +705,22 @@ fn last_sequences(script: &mut Script<'_>, backend: Backend, ids: &[i64]) -> Res
 #[derive(serde::Deserialize)]
 struct ConversationRecord(i64, i64, i64, String, String, Option<i64>);
 
-/// The batch's conversations as read, their sequence numbers still to come from
+/// The batch's conversations from the documents of [`conversation_states`] and
 /// [`last_sequences`].
-fn conversation_records(document: &str) -> Result<Vec<(ConversationId, ConversationSequence)>> {
-    let rows: Vec<ConversationRecord> = from_json("the batch's conversations", document)?;
-    let mut sequences = Vec::with_capacity(rows.len());
+fn conversation_sequences(
+    states: &str,
+    last_sequences: &str,
+) -> Result<HashMap<ConversationId, ConversationSequence>> {
+    let rows: Vec<ConversationRecord> = from_json("the batch's conversations", states)?;
+    let last: HashMap<i64, i64> =
+        from_json::<Vec<(i64, i64)>>("the batch's sequence numbers", last_sequences)?
+            .into_iter()
+            .collect();
+    let mut sequences = HashMap::with_capacity(rows.len());
     for ConversationRecord(id, tenant, channel, channel_type, state, agent) in rows {
+        let last_seq = *last.get(&id).ok_or_else(|| {
+            StoreError::Corrupt(format!("no sequence number read for conversation {id}"))
+        })?;
         let sequence = ConversationSequence {
             tenant: TenantId(tenant),
             channel: ChannelId(channel),
@@ -726,9 +729,9 @@ fn conversation_records(document: &str) -> Result<Vec<(ConversationId, Conversat
             agent: agent.map(EmployeeId),
             state: ConversationState::parse(&state)
                 .ok_or_else(|| StoreError::Corrupt(format!("conversation state '{state}'")))?,
-            last_seq: 0,
+            last_seq,
         };
-        sequences.push((ConversationId(id), sequence));
+        sequences.insert(ConversationId(id), sequence);
     }
     Ok(sequences)
 }
