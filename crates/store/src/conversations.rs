@@ -16,16 +16,30 @@ use crate::scoped::{found, Param, Placeholders};
 use crate::text::from_json;
 use crate::{Backend, TenantScope};
 
-/// A conversation's columns as read from `conversations` (not aliased). Storing a
+/// The last sequence number of the conversation whose id is the SQL expression `$id`
+/// (0 before its first message): the end of its messages' primary key. Storing a
 /// message does not write its conversation's row (one page fewer to commit per batch's
-/// conversation), so its last sequence number and its last change come from its latest
-/// message, each an index probe of the messages' primary key. `$greatest` is the
-/// database's two-argument maximum.
+/// conversation), so this is the one place the number comes from.
+macro_rules! last_seq_of {
+    ($id:literal) => {
+        concat!(
+            "COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = ",
+            $id,
+            "), 0)"
+        )
+    };
+}
+pub(crate) use last_seq_of;
+
+/// A conversation's columns as read from `conversations` (not aliased); its last change
+/// is its latest message's, when later than its row's. `$greatest` is the database's
+/// two-argument maximum.
 macro_rules! conversation_columns {
     ($greatest:literal) => {
         concat!(
             "id, channel_id, customer_id, state, agent_id, ",
-            "COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = conversations.id), 0) AS last_seq, ",
+            last_seq_of!("conversations.id"),
+            " AS last_seq, ",
             "created_at, ",
             $greatest,
             "(updated_at, COALESCE((SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id \

@@ -27,7 +27,7 @@ use switchboard_domain::time::Timestamp;
 use switchboard_domain::{ChannelId, ConversationId, EmployeeId, Rule, TenantId, ValidationError};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::conversations::{message_from_row, Appended, MESSAGE_COLUMNS};
+use crate::conversations::{last_seq_of, message_from_row, Appended, MESSAGE_COLUMNS};
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
 use crate::scoped::{join_by_key, Placeholders};
@@ -679,13 +679,11 @@ fn conversation_states(script: &mut Script<'_>, backend: Backend, ids: &[i64]) -
     Ok(())
 }
 
-/// Reads the last sequence number of each of the batch's conversations (0 before its
-/// first message) as one JSON document of `[id, seq]` pairs, each the end of the
-/// messages' primary key for its conversation: the conversation's row does not keep
-/// it, so that storing messages writes no page of `conversations`.
+/// Reads the last sequence number of each of the batch's conversations (see
+/// [`last_seq_of`]) as one JSON document of `[id, seq]` pairs.
 fn last_sequences(script: &mut Script<'_>, backend: Backend, ids: &[i64]) -> Result<()> {
     let rows = Placeholders::new(backend).rows(ids.len(), 1);
-    let pair = "v.column1, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = v.column1), 0)";
+    let pair = concat!("v.column1, ", last_seq_of!("v.column1"));
     script.push(&match backend {
         Backend::Sqlite => format!(
             "SELECT json_group_array(json_array({pair})) AS {SEQUENCES_COLUMN} FROM (VALUES {rows}) AS v"
