@@ -383,10 +383,11 @@ async fn run_batch(
     let mut reads = Scripts::new(backend, Some("BEGIN"));
     // On PostgreSQL the conversations are locked first, so that the reads after it see
     // every message committed by another node that held them before.
-    // The conversations are padded to the batch's size: one script per size on SQLite.
+    // All three lists are written for the batch's size, the conversations too: one read
+    // script per size on SQLite.
     let size = statement_rows(backend, batch.len());
     conversation_states(reads.next(), backend, &ids, size)?;
-    stored_messages(reads.next(), backend, batch)?;
+    stored_messages(reads.next(), backend, batch, size)?;
     last_sequences(reads.next(), backend, &ids, size)?;
     let mut stored_rows = Vec::new();
     let (mut states, mut sequences) = (String::new(), String::new());
@@ -599,8 +600,8 @@ fn stored_messages<'q>(
     script: &mut Script<'q>,
     backend: Backend,
     batch: &'q [Append],
+    size: usize,
 ) -> Result<()> {
-    let size = statement_rows(backend, batch.len());
     let rows = Placeholders::new(backend).rows(size, 3);
     let columns = MESSAGE_COLUMNS
         .split(", ")
@@ -866,11 +867,11 @@ fn queue_deliveries(
         "INSERT INTO deliveries (conversation_id, seq, tenant_id, channel_id, state, next_attempt_at, created_at, updated_at) \
          SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL"
     ));
+    for &(index, _, _) in &deliveries {
+        queued[index] = true;
+    }
     for delivery in padded_with_none(&deliveries, size) {
-        let append = delivery.map(|&(index, _, _)| {
-            queued[index] = true;
-            &batch[index]
-        });
+        let append = delivery.map(|&(index, _, _)| &batch[index]);
         let at = delivery.map(|_| now);
         script.bind(append.map(|a| a.conversation.0))?;
         script.bind(delivery.map(|&(_, seq, _)| seq))?;
