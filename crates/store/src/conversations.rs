@@ -12,7 +12,7 @@ use switchboard_domain::{
 
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::scoped::{found, Param, Placeholders};
+use crate::scoped::{found, Param};
 use crate::text::from_json;
 use crate::{Backend, TenantScope};
 
@@ -49,7 +49,7 @@ macro_rules! conversation_columns {
     };
 }
 
-fn conversation_columns(backend: Backend) -> &'static str {
+pub(crate) fn conversation_columns(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => conversation_columns!("MAX"),
         Backend::Postgres => conversation_columns!("GREATEST"),
@@ -283,26 +283,6 @@ impl TenantScope<'_> {
             .submit(self.tenant, conversation, message)
     }
 
-    /// The tenant's conversations among `ids` (unknown ones are left out), in one read.
-    pub async fn conversations_by_id(&self, ids: &[ConversationId]) -> Result<Vec<Conversation>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut placeholders = Placeholders::new(self.store.backend);
-        let tenant = placeholders.list(1);
-        let listed = placeholders.list(ids.len());
-        let columns = conversation_columns(self.store.backend);
-        let sql = format!(
-            "SELECT {columns} FROM conversations WHERE tenant_id = {tenant} AND id IN ({listed})"
-        );
-        let mut query = sqlx::query(&sql).bind(self.tenant.0);
-        for id in ids {
-            query = query.bind(id.0);
-        }
-        let rows = query.fetch_all(&self.store.read).await?;
-        rows.iter().map(conversation_from_row).collect()
-    }
-
     /// Up to `limit` messages after sequence number `after`, in order.
     pub async fn messages_after(
         &self,
@@ -361,7 +341,7 @@ fn customer_from_row(row: &AnyRow) -> Result<Customer> {
     })
 }
 
-fn conversation_from_row(row: &AnyRow) -> Result<Conversation> {
+pub(crate) fn conversation_from_row(row: &AnyRow) -> Result<Conversation> {
     let state: String = row.try_get("state")?;
     Ok(Conversation {
         id: ConversationId(row.try_get("id")?),

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use switchboard_domain::conversation::ConversationState;
+use switchboard_domain::conversation::{Conversation, ConversationState};
 use switchboard_domain::time::Timestamp;
 use switchboard_domain::{ChannelId, ConversationId, CustomerId, EmployeeId, QueueId};
 
+use crate::conversations::{conversation_columns, conversation_from_row};
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
 use crate::scoped::{join_by_key, Placeholders};
@@ -89,14 +90,15 @@ pub struct Routed {
 }
 
 impl TenantScope<'_> {
-    /// Writes the moves and contact events of a burst of decisions, all or nothing.
+    /// Writes the moves and contact events of a burst of decisions, all or nothing, and
+    /// answers the conversations it assigned, as their assignment left them.
     ///
     /// A burst can be thousands of decisions (agents freeing up in front of a deep
     /// queue), so the moves are written a statement per kind of move, not per decision.
     /// A conversation moved twice in the burst has its moves written in rounds, in the
     /// order decided: each move's condition on the conversation's state sees the one
     /// before it.
-    pub async fn record_routing(&self, records: &[RoutingRecord]) -> Result<()> {
+    pub async fn record_routing(&self, records: &[RoutingRecord]) -> Result<Vec<Conversation>> {
         self.open_and_record_routing(&[], records).await
     }
 
@@ -109,35 +111,46 @@ impl TenantScope<'_> {
         }
     }
 
-    /// Starts the `opened` conversations, queued, then stores `records` as
+    /// Starts the `opened` conversations, then stores `records` as
     /// [`Self::record_routing`] does, all in one transaction. A customer not of this
     /// tenant fails it whole.
+    ///
+    /// Nobody sees an opened conversation before the commit, so it is inserted where
+    /// its moves in `records` take it rather than inserted queued and moved: for a
+    /// burst of arrivals, one statement instead of three or four (each a round trip to
+    /// PostgreSQL while routing holds the write connection).
     pub async fn open_and_record_routing(
         &self,
         opened: &[Opening],
         records: &[RoutingRecord],
-    ) -> Result<()> {
+    ) -> Result<Vec<Conversation>> {
         if records.is_empty() && opened.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let now = now_millis();
         let backend = self.store.backend;
         let tenant = self.tenant.0;
+        let landings = landings(opened, records, now);
+        let moved: Vec<&RoutingRecord> = records
+            .iter()
+            .filter(|record| !landings.contains_key(&record.conversation))
+            .collect();
         let mut tx = self.store.write.begin().await?;
-        insert_conversations(&mut tx, backend, tenant, opened, now).await?;
+        let mut assigned =
+            insert_conversations(&mut tx, backend, tenant, opened, &landings, now).await?;
         if backend == Backend::Postgres {
-            lock_in_id_order(&mut tx, tenant, records).await?;
+            lock_in_id_order(&mut tx, tenant, &moved).await?;
         }
-        for round in rounds(records) {
+        for round in rounds(&moved) {
             let mut moves = Moves::default();
             for (conversation, placement) in round {
                 moves.add(conversation.0, placement);
             }
-            moves.write(&mut tx, backend, tenant, now).await?;
+            assigned.extend(moves.write(&mut tx, backend, tenant, now).await?);
         }
         insert_contact_events(&mut tx, backend, self, records, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(assigned)
     }
 
     /// A conversation's routing history, oldest first.
@@ -217,20 +230,116 @@ fn routed_from_row(row: &AnyRow) -> Result<Routed> {
     })
 }
 
-/// Inserts the `opened` conversations, queued, each with its customer's channel.
+/// Where an opened conversation stands after the moves of its burst, as the statements
+/// of [`Moves::write`] would leave it: each move applies only from the states its
+/// statement's condition allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Landing {
+    state: ConversationState,
+    agent: Option<i64>,
+    queue: Option<i64>,
+    place: Option<i64>,
+    queued_at: Option<i64>,
+    closed_at: Option<i64>,
+    /// The agent its last assignment in the burst went to (it may have moved on since).
+    assigned_to: Option<i64>,
+}
+
+impl Landing {
+    const OPENED: Self = Self {
+        state: ConversationState::Queued,
+        agent: None,
+        queue: None,
+        place: None,
+        queued_at: None,
+        closed_at: None,
+        assigned_to: None,
+    };
+
+    fn after(self, placement: Placement, now: i64) -> Self {
+        use ConversationState::{Assigned, Bot, Closed, OfflineMessage, Queued, WrapUp};
+        let routed = matches!(self.state, Queued | Assigned | Bot);
+        let released = |state| Self {
+            state,
+            agent: None,
+            place: None,
+            closed_at: self.closed_at.or(Some(now)),
+            ..self
+        };
+        match placement {
+            Placement::Queued { queue, place } if routed => Self {
+                state: Queued,
+                agent: None,
+                queue: Some(queue.0),
+                place: Some(place),
+                queued_at: Some(now),
+                ..self
+            },
+            Placement::Assigned { queue, agent } if routed => Self {
+                state: Assigned,
+                agent: Some(agent.0),
+                queue: Some(queue.0),
+                place: None,
+                assigned_to: Some(agent.0),
+                ..self
+            },
+            Placement::WrapUp if self.state == Assigned => Self {
+                state: WrapUp,
+                ..self
+            },
+            Placement::WrapUpDone if self.state == WrapUp => Self {
+                state: Closed,
+                closed_at: self.closed_at.or(Some(now)),
+                ..self
+            },
+            Placement::Released {
+                offline_message: false,
+            } if routed => released(Closed),
+            Placement::Released {
+                offline_message: true,
+            } if routed => released(OfflineMessage),
+            _ => self,
+        }
+    }
+}
+
+/// Each opened conversation's landing after the moves of `records`, in their order.
+fn landings(
+    opened: &[Opening],
+    records: &[RoutingRecord],
+    now: i64,
+) -> HashMap<ConversationId, Landing> {
+    let mut landings: HashMap<ConversationId, Landing> = opened
+        .iter()
+        .map(|opening| (opening.conversation, Landing::OPENED))
+        .collect();
+    for record in records {
+        if let (Some(landing), Some(placement)) =
+            (landings.get_mut(&record.conversation), record.placement)
+        {
+            *landing = landing.after(placement, now);
+        }
+    }
+    landings
+}
+
+/// Inserts the `opened` conversations where their burst's moves take them, each with
+/// its customer's channel, and answers those a move assigned as that move left them
+/// (assigned, and never closed before: routing assigns no closed conversation).
 async fn insert_conversations(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
     tenant: i64,
     opened: &[Opening],
+    landings: &HashMap<ConversationId, Landing>,
     now: i64,
-) -> Result<()> {
+) -> Result<Vec<Conversation>> {
+    let mut assigned = Vec::new();
     for chunk in opened.chunks(ROWS_PER_STATEMENT) {
         let mut placeholders = Placeholders::starting_at(backend, 1);
-        let state_at = placeholders.list(1);
         let now_at = placeholders.list(1);
         let tenant_at = placeholders.list(1);
-        let values = placeholders.rows(chunk.len(), 2);
+        let values = placeholders.rows(chunk.len(), 8);
         let customers = join_by_key(
             backend,
             "customers",
@@ -238,23 +347,50 @@ async fn insert_conversations(
             &format!("c.id = v.column2 AND c.tenant_id = {tenant_at}"),
         );
         let sql = format!(
-            "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, created_at, updated_at) \
-             SELECT v.column1, c.tenant_id, c.channel_id, c.id, {state_at}, {now_at}, {now_at} \
-             FROM (VALUES {values}) AS v {customers}"
+            "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, agent_id, queue_id, \
+             queue_place, queued_at, created_at, updated_at, closed_at) \
+             SELECT v.column1, c.tenant_id, c.channel_id, c.id, v.column3, v.column4, v.column5, \
+             v.column6, v.column7, {now_at}, {now_at}, v.column8 \
+             FROM (VALUES {values}) AS v {customers} \
+             RETURNING id, channel_id, customer_id, state, agent_id, CAST(0 AS BIGINT) AS last_seq, \
+             created_at, updated_at, closed_at"
         );
-        let mut query = sqlx::query(&sql)
-            .bind(ConversationState::Queued.as_str())
-            .bind(now)
-            .bind(tenant);
+        let mut query = sqlx::query(&sql).bind(now).bind(tenant);
         for opening in chunk {
-            query = query.bind(opening.conversation.0).bind(opening.customer.0);
+            let landing = landings
+                .get(&opening.conversation)
+                .copied()
+                .unwrap_or(Landing::OPENED);
+            query = query
+                .bind(opening.conversation.0)
+                .bind(opening.customer.0)
+                .bind(landing.state.as_str())
+                .bind(landing.agent)
+                .bind(landing.queue)
+                .bind(landing.place)
+                .bind(landing.queued_at)
+                .bind(landing.closed_at);
         }
-        let inserted = query.execute(&mut **tx).await?.rows_affected();
-        if inserted != chunk.len() as u64 {
+        let rows = query.fetch_all(&mut **tx).await?;
+        if rows.len() != chunk.len() {
             return Err(StoreError::NotFound);
         }
+        for row in &rows {
+            let conversation = conversation_from_row(row)?;
+            let agent = landings
+                .get(&conversation.id)
+                .and_then(|landing| landing.assigned_to);
+            if let Some(agent) = agent {
+                assigned.push(Conversation {
+                    state: ConversationState::Assigned,
+                    agent_id: Some(EmployeeId(agent)),
+                    closed_at: None,
+                    ..conversation
+                });
+            }
+        }
     }
-    Ok(())
+    Ok(assigned)
 }
 
 /// Locks the conversations of `records` in id order, as the message writer locks them,
@@ -262,7 +398,7 @@ async fn insert_conversations(
 async fn lock_in_id_order(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: i64,
-    records: &[RoutingRecord],
+    records: &[&RoutingRecord],
 ) -> Result<()> {
     let mut ids: Vec<i64> = records.iter().map(|r| r.conversation.0).collect();
     ids.sort_unstable();
@@ -286,7 +422,7 @@ async fn lock_in_id_order(
 
 /// The moves of `records` in rounds: the first move of each conversation, then the
 /// second of those moved twice, and so on; within a round each conversation once.
-fn rounds(records: &[RoutingRecord]) -> Vec<Vec<(ConversationId, Placement)>> {
+fn rounds(records: &[&RoutingRecord]) -> Vec<Vec<(ConversationId, Placement)>> {
     let mut rounds: Vec<Vec<(ConversationId, Placement)>> = Vec::new();
     let mut moved: HashMap<ConversationId, usize> = HashMap::new();
     for record in records {
@@ -317,7 +453,7 @@ struct Moves {
 }
 
 /// Routing moves only a conversation that is still in routing's hands.
-const ROUTED: &str = "c.state IN ('queued', 'assigned', 'bot')";
+const ROUTED: &str = "state IN ('queued', 'assigned', 'bot')";
 
 impl Moves {
     fn add(&mut self, id: i64, placement: Placement) {
@@ -335,13 +471,14 @@ impl Moves {
         }
     }
 
+    /// Writes the round's moves and answers the conversations it assigned.
     async fn write(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         backend: Backend,
         tenant: i64,
         now: i64,
-    ) -> Result<()> {
+    ) -> Result<Vec<Conversation>> {
         let update = ConversationUpdate {
             backend,
             tenant,
@@ -355,8 +492,8 @@ impl Moves {
                 &self.queued,
             )
             .await?;
-        update
-            .run(
+        let assigned = update
+            .assign(
                 tx,
                 "state = 'assigned', agent_id = v.column2, queue_id = v.column3, queue_place = NULL",
                 ROUTED,
@@ -364,18 +501,13 @@ impl Moves {
             )
             .await?;
         update
-            .run(
-                tx,
-                "state = 'wrapUp'",
-                "c.state = 'assigned'",
-                &self.wrap_up,
-            )
+            .run(tx, "state = 'wrapUp'", "state = 'assigned'", &self.wrap_up)
             .await?;
         update
             .run(
                 tx,
                 "state = 'closed', closed_at = COALESCE(closed_at, {now})",
-                "c.state = 'wrapUp'",
+                "state = 'wrapUp'",
                 &self.wrap_up_done,
             )
             .await?;
@@ -400,7 +532,11 @@ impl Moves {
                 ROUTED,
                 &self.offline_message,
             )
-            .await
+            .await?;
+        assigned
+            .iter()
+            .map(conversation_from_row)
+            .collect::<Result<_>>()
     }
 }
 
@@ -412,8 +548,8 @@ struct ConversationUpdate {
 }
 
 impl ConversationUpdate {
-    /// `UPDATE conversations AS c SET {set}, updated_at = now FROM (VALUES rows) AS v
-    /// WHERE c.id = v.column1 AND {only_if}`, within the tenant; `{now}` in `set` is the
+    /// `UPDATE conversations SET {set}, updated_at = now FROM (VALUES rows) AS v
+    /// WHERE id = v.column1 AND {only_if}`, within the tenant; `{now}` in `set` is the
     /// time of the decisions.
     async fn run<const WIDTH: usize>(
         &self,
@@ -422,6 +558,31 @@ impl ConversationUpdate {
         only_if: &str,
         rows: &[[i64; WIDTH]],
     ) -> Result<()> {
+        self.returning(tx, set, only_if, rows, None).await?;
+        Ok(())
+    }
+
+    /// As [`Self::run`], answering the conversations moved.
+    async fn assign<const WIDTH: usize>(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        set: &str,
+        only_if: &str,
+        rows: &[[i64; WIDTH]],
+    ) -> Result<Vec<AnyRow>> {
+        let columns = conversation_columns(self.backend);
+        self.returning(tx, set, only_if, rows, Some(columns)).await
+    }
+
+    async fn returning<const WIDTH: usize>(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        set: &str,
+        only_if: &str,
+        rows: &[[i64; WIDTH]],
+        columns: Option<&str>,
+    ) -> Result<Vec<AnyRow>> {
+        let mut moved = Vec::new();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             // Numbered on both databases, so that the time can be used twice.
             let mut placeholders = Placeholders::starting_at(self.backend, 1);
@@ -429,19 +590,27 @@ impl ConversationUpdate {
             let tenant_at = placeholders.list(1);
             let values = placeholders.rows(chunk.len(), WIDTH);
             let set = set.replace("{now}", &now_at);
-            let sql = format!(
-                "UPDATE conversations AS c SET {set}, updated_at = {now_at} FROM (VALUES {values}) AS v \
-                 WHERE c.id = v.column1 AND c.tenant_id = {tenant_at} AND {only_if}"
+            // Not aliased: SQLite's RETURNING names the table itself, whatever its alias.
+            let mut sql = format!(
+                "UPDATE conversations SET {set}, updated_at = {now_at} FROM (VALUES {values}) AS v \
+                 WHERE conversations.id = v.column1 AND conversations.tenant_id = {tenant_at} AND {only_if}"
             );
+            if let Some(columns) = columns {
+                sql = format!("{sql} RETURNING {columns}");
+            }
             let mut query = sqlx::query(&sql).bind(self.now).bind(self.tenant);
             for row in chunk {
                 for value in row {
                     query = query.bind(*value);
                 }
             }
-            query.execute(&mut **tx).await?;
+            if columns.is_some() {
+                moved.extend(query.fetch_all(&mut **tx).await?);
+            } else {
+                query.execute(&mut **tx).await?;
+            }
         }
-        Ok(())
+        Ok(moved)
     }
 }
 

@@ -287,24 +287,11 @@ impl TenantRouting {
         if decided.actions.is_empty() && decided.opened.is_empty() {
             return Ok(());
         }
-        self.shared
-            .store
-            .tenant(self.tenant)
-            .open_and_record_routing(&decided.opened, &decided.records)
-            .await?;
-        let newly_assigned: Vec<_> = decided
-            .actions
-            .iter()
-            .filter_map(|action| match action {
-                Action::Assigned { conversation, .. } => Some(*conversation),
-                _ => None,
-            })
-            .collect();
         let mut assigned: HashMap<_, _> = self
             .shared
             .store
             .tenant(self.tenant)
-            .conversations_by_id(&newly_assigned)
+            .open_and_record_routing(&decided.opened, &decided.records)
             .await?
             .into_iter()
             .map(|conversation| (conversation.id, conversation))

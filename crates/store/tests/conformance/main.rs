@@ -53,6 +53,7 @@ conformance!(
     widget_sessions_expire_and_signatures_are_used_once,
     routing_keeps_places_assignments_and_the_contact_record,
     conversations_open_with_routings_first_decisions,
+    opened_conversations_land_where_their_moves_take_them,
     platform_deliveries_are_stored_once_until_processed,
     replies_to_platform_customers_are_queued_and_sent_in_order,
 );

@@ -1371,13 +1371,6 @@ mod conversations {
             .await
             .unwrap();
         assert!(sb.messages_after(id, 0, 10).await.unwrap().is_empty());
-        assert!(sb.conversations_by_id(&[id]).await.unwrap().is_empty());
-        let mine = store
-            .tenant(a)
-            .conversations_by_id(&[id, ConversationId(1)])
-            .await
-            .unwrap();
-        assert_eq!(mine.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
     }
 
     fn record(
@@ -1545,6 +1538,112 @@ mod conversations {
             store.tenant(other).contact_record(first).await,
             Err(StoreError::NotFound)
         ));
+    }
+
+    /// Every sequence of up to three moves lands an opened conversation where the same
+    /// moves take one opened before: the store inserts the first where its moves lead
+    /// instead of moving it, and answers those a move assigned either way.
+    pub async fn opened_conversations_land_where_their_moves_take_them(store: Arc<Store>) {
+        let (tenant, existing) = conversation(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let customer = scope.conversation(existing).await.unwrap().customer_id;
+        let (queue, agent) = (QueueId(7), EmployeeId(42));
+        let kinds = [
+            Placement::Queued { queue, place: 3 },
+            Placement::Assigned { queue, agent },
+            Placement::WrapUp,
+            Placement::WrapUpDone,
+            Placement::Released {
+                offline_message: false,
+            },
+            Placement::Released {
+                offline_message: true,
+            },
+        ];
+        let mut sequences: Vec<Vec<Placement>> = vec![vec![]];
+        for length in 1..=3 {
+            let shorter: Vec<_> = sequences
+                .iter()
+                .filter(|s| s.len() == length - 1)
+                .cloned()
+                .collect();
+            for sequence in shorter {
+                for kind in kinds {
+                    let mut longer = sequence.clone();
+                    longer.push(kind);
+                    sequences.push(longer);
+                }
+            }
+        }
+        let mut before = Vec::new();
+        for _ in &sequences {
+            before.push(scope.open_conversation(customer).await.unwrap().id);
+        }
+        let openings: Vec<_> = sequences.iter().map(|_| scope.opening(customer)).collect();
+        let records = |ids: &[ConversationId]| -> Vec<RoutingRecord> {
+            ids.iter()
+                .zip(&sequences)
+                .flat_map(|(id, sequence)| {
+                    sequence
+                        .iter()
+                        .map(|placement| record(*id, "moved", *placement))
+                })
+                .collect()
+        };
+        let assigned_before = scope.record_routing(&records(&before)).await.unwrap();
+        let opened: Vec<_> = openings.iter().map(|o| o.conversation).collect();
+        let assigned_opened = scope
+            .open_and_record_routing(&openings, &records(&opened))
+            .await
+            .unwrap();
+
+        let routed: std::collections::HashMap<_, _> = scope
+            .routed_conversations()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, (r.queue, r.place, r.queued_at.is_some())))
+            .collect();
+        let assigned_ids = |assigned: &[switchboard_domain::conversation::Conversation],
+                            ids: &[ConversationId]| {
+            ids.iter()
+                .map(|id| {
+                    assigned.iter().any(|c| {
+                        c.id == *id
+                            && (c.state, c.agent_id) == (ConversationState::Assigned, Some(agent))
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            assigned_ids(&assigned_before, &before),
+            assigned_ids(&assigned_opened, &opened)
+        );
+        for ((sequence, moved), landed) in sequences.iter().zip(&before).zip(&opened) {
+            let (moved_row, landed_row) = (
+                scope.conversation(*moved).await.unwrap(),
+                scope.conversation(*landed).await.unwrap(),
+            );
+            assert_eq!(
+                (
+                    moved_row.state,
+                    moved_row.agent_id,
+                    moved_row.closed_at.is_some(),
+                    routed.get(moved)
+                ),
+                (
+                    landed_row.state,
+                    landed_row.agent_id,
+                    landed_row.closed_at.is_some(),
+                    routed.get(landed)
+                ),
+                "after {sequence:?}"
+            );
+            assert_eq!(
+                scope.contact_record(*landed).await.unwrap().len(),
+                sequence.len()
+            );
+        }
     }
 
     pub async fn conversations_open_with_routings_first_decisions(store: Arc<Store>) {
