@@ -549,8 +549,8 @@ struct ConversationUpdate {
 
 impl ConversationUpdate {
     /// `UPDATE conversations SET {set}, updated_at = now FROM (VALUES rows) AS v
-    /// WHERE id = v.column1 AND {only_if}`, within the tenant; `{now}` in `set` is the
-    /// time of the decisions.
+    /// WHERE conversations.id = v.column1 AND {only_if}`, within the tenant; `{now}` in
+    /// `set` is the time of the decisions.
     async fn run<const WIDTH: usize>(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -574,6 +574,7 @@ impl ConversationUpdate {
         self.returning(tx, set, only_if, rows, Some(columns)).await
     }
 
+    /// The statements of [`Self::run`], answering the moved rows' `columns` if given.
     async fn returning<const WIDTH: usize>(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
