@@ -493,11 +493,12 @@ impl Moves {
             )
             .await?;
         let assigned = update
-            .assign(
+            .returning(
                 tx,
                 "state = 'assigned', agent_id = v.column2, queue_id = v.column3, queue_place = NULL",
                 ROUTED,
                 &self.assigned,
+                Some(conversation_columns(backend)),
             )
             .await?;
         update
@@ -560,18 +561,6 @@ impl ConversationUpdate {
     ) -> Result<()> {
         self.returning(tx, set, only_if, rows, None).await?;
         Ok(())
-    }
-
-    /// As [`Self::run`], answering the conversations moved.
-    async fn assign<const WIDTH: usize>(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        set: &str,
-        only_if: &str,
-        rows: &[[i64; WIDTH]],
-    ) -> Result<Vec<AnyRow>> {
-        let columns = conversation_columns(self.backend);
-        self.returning(tx, set, only_if, rows, Some(columns)).await
     }
 
     /// The statements of [`Self::run`], answering the moved rows' `columns` if given.
