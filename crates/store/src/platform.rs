@@ -14,7 +14,7 @@ use switchboard_domain::{EmployeeId, TenantId};
 
 use crate::error::{corrupt, Result, StoreError};
 use crate::ids::now_millis;
-use crate::scoped::found;
+use crate::scoped::{found, AnyQuery};
 use crate::text::{from_json, like_pattern, to_json};
 use crate::Store;
 
@@ -393,8 +393,6 @@ fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
         created_at: Timestamp(row.try_get("created_at")?),
     })
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Runs a `SELECT COUNT(*) AS n …` query with the binds `bind` adds.
 pub(crate) async fn count<'q>(

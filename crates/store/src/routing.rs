@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
+use sqlx::error::ErrorKind;
 use sqlx::Row;
 use switchboard_domain::conversation::{Conversation, ConversationState};
 use switchboard_domain::time::Timestamp;
@@ -14,7 +15,7 @@ use switchboard_domain::{ChannelId, ConversationId, CustomerId, EmployeeId, Queu
 use crate::conversations::{conversation_columns, conversation_from_row};
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
-use crate::scoped::{join_by_key, Placeholders};
+use crate::scoped::{left_join_by_key, AnyQuery, Placeholders};
 use crate::{Backend, TenantScope};
 
 /// Rows written by one statement: eight values each stay well inside both databases'
@@ -135,6 +136,13 @@ impl TenantScope<'_> {
             .iter()
             .filter(|record| !landings.contains_key(&record.conversation))
             .collect();
+        if backend == Backend::Postgres
+            && moved.is_empty()
+            && opened.len() <= ROWS_PER_STATEMENT
+            && records.len() <= ROWS_PER_STATEMENT
+        {
+            return open_in_one_statement(self, opened, records, &landings, now).await;
+        }
         let mut tx = self.store.write.begin().await?;
         let mut assigned =
             insert_conversations(&mut tx, backend, tenant, opened, &landings, now).await?;
@@ -323,9 +331,8 @@ fn landings(
     landings
 }
 
-/// Inserts the `opened` conversations where their burst's moves take them, each with
-/// its customer's channel, and answers those a move assigned as that move left them
-/// (assigned, and never closed before: routing assigns no closed conversation).
+/// Inserts the `opened` conversations where their burst's moves take them and answers
+/// those a move assigned (see [`assigned_openings`]).
 async fn insert_conversations(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
@@ -337,60 +344,126 @@ async fn insert_conversations(
     let mut assigned = Vec::new();
     for chunk in opened.chunks(ROWS_PER_STATEMENT) {
         let mut placeholders = Placeholders::starting_at(backend, 1);
-        let now_at = placeholders.list(1);
-        let tenant_at = placeholders.list(1);
-        let values = placeholders.rows(chunk.len(), 8);
-        let customers = join_by_key(
-            backend,
-            "customers",
-            "c",
-            &format!("c.id = v.column2 AND c.tenant_id = {tenant_at}"),
-        );
-        let sql = format!(
-            "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, agent_id, queue_id, \
-             queue_place, queued_at, created_at, updated_at, closed_at) \
-             SELECT v.column1, c.tenant_id, c.channel_id, c.id, v.column3, v.column4, v.column5, \
-             v.column6, v.column7, {now_at}, {now_at}, v.column8 \
-             FROM (VALUES {values}) AS v {customers} \
-             RETURNING id, channel_id, customer_id, state, agent_id, CAST(0 AS BIGINT) AS last_seq, \
-             created_at, updated_at, closed_at"
-        );
-        let mut query = sqlx::query(&sql).bind(now).bind(tenant);
-        for opening in chunk {
-            let landing = landings
-                .get(&opening.conversation)
-                .copied()
-                .unwrap_or(Landing::OPENED);
-            query = query
-                .bind(opening.conversation.0)
-                .bind(opening.customer.0)
-                .bind(landing.state.as_str())
-                .bind(landing.agent)
-                .bind(landing.queue)
-                .bind(landing.place)
-                .bind(landing.queued_at)
-                .bind(landing.closed_at);
-        }
-        let rows = query.fetch_all(&mut **tx).await?;
-        if rows.len() != chunk.len() {
-            return Err(StoreError::NotFound);
-        }
-        for row in &rows {
-            let conversation = conversation_from_row(row)?;
-            let agent = landings
-                .get(&conversation.id)
-                .and_then(|landing| landing.assigned_to);
-            if let Some(agent) = agent {
-                assigned.push(Conversation {
-                    state: ConversationState::Assigned,
-                    agent_id: Some(EmployeeId(agent)),
-                    closed_at: None,
-                    ..conversation
-                });
-            }
+        let sql = opened_insert(&mut placeholders, backend, chunk.len());
+        let rows = bind_opened(sqlx::query(&sql), tenant, chunk, landings, now)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(customer_refused)?;
+        assigned.extend(assigned_openings(&rows, landings)?);
+    }
+    Ok(assigned)
+}
+
+/// PostgreSQL's burst of arrivals alone (no conversation but the opened ones moved) as
+/// one statement, its own transaction: the insert with the contact events in a
+/// data-modifying `WITH`, one round trip where a transaction takes four (BEGIN, the
+/// two inserts, COMMIT) while routing's arrivals wait behind it. The contact events'
+/// references are checked at the end of the statement, when the conversations are in.
+async fn open_in_one_statement(
+    scope: &TenantScope<'_>,
+    opened: &[Opening],
+    records: &[RoutingRecord],
+    landings: &HashMap<ConversationId, Landing>,
+    now: i64,
+) -> Result<Vec<Conversation>> {
+    let backend = Backend::Postgres;
+    let mut placeholders = Placeholders::starting_at(backend, 1);
+    let mut sql = opened_insert(&mut placeholders, backend, opened.len());
+    if !records.is_empty() {
+        let events = contact_events_insert(&mut placeholders, records.len());
+        sql = format!("WITH opened AS ({sql}), recorded AS ({events}) SELECT * FROM opened");
+    }
+    let query = bind_opened(sqlx::query(&sql), scope.tenant.0, opened, landings, now);
+    let rows = bind_contact_events(query, scope, records, now)
+        .fetch_all(&scope.store.write)
+        .await
+        .map_err(customer_refused)?;
+    assigned_openings(&rows, landings)
+}
+
+/// `INSERT` of `rows` opened conversations, each with its customer's channel, answering
+/// their rows; parameters (from `placeholders`) bound by [`bind_opened`]. A customer not
+/// of the tenant leaves its conversation without a channel, which the column refuses:
+/// the statement fails whole (see [`customer_refused`]).
+fn opened_insert(placeholders: &mut Placeholders, backend: Backend, rows: usize) -> String {
+    let now_at = placeholders.list(1);
+    let tenant_at = placeholders.list(1);
+    let values = placeholders.rows(rows, 8);
+    let customers = left_join_by_key(
+        backend,
+        "customers",
+        "c",
+        &format!("c.id = v.column2 AND c.tenant_id = {tenant_at}"),
+    );
+    format!(
+        "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, agent_id, queue_id, \
+         queue_place, queued_at, created_at, updated_at, closed_at) \
+         SELECT v.column1, {tenant_at}, c.channel_id, v.column2, v.column3, v.column4, v.column5, \
+         v.column6, v.column7, {now_at}, {now_at}, v.column8 \
+         FROM (VALUES {values}) AS v {customers} \
+         RETURNING id, channel_id, customer_id, state, agent_id, CAST(0 AS BIGINT) AS last_seq, \
+         created_at, updated_at, closed_at"
+    )
+}
+
+fn bind_opened<'q>(
+    mut query: AnyQuery<'q>,
+    tenant: i64,
+    opened: &[Opening],
+    landings: &HashMap<ConversationId, Landing>,
+    now: i64,
+) -> AnyQuery<'q> {
+    query = query.bind(now).bind(tenant);
+    for opening in opened {
+        let landing = landings
+            .get(&opening.conversation)
+            .copied()
+            .unwrap_or(Landing::OPENED);
+        query = query
+            .bind(opening.conversation.0)
+            .bind(opening.customer.0)
+            .bind(landing.state.as_str())
+            .bind(landing.agent)
+            .bind(landing.queue)
+            .bind(landing.place)
+            .bind(landing.queued_at)
+            .bind(landing.closed_at);
+    }
+    query
+}
+
+/// The inserted conversations a move assigned, as that move left them (assigned, and
+/// never closed before: routing assigns no closed conversation).
+fn assigned_openings(
+    rows: &[AnyRow],
+    landings: &HashMap<ConversationId, Landing>,
+) -> Result<Vec<Conversation>> {
+    let mut assigned = Vec::new();
+    for row in rows {
+        let conversation = conversation_from_row(row)?;
+        let agent = landings
+            .get(&conversation.id)
+            .and_then(|landing| landing.assigned_to);
+        if let Some(agent) = agent {
+            assigned.push(Conversation {
+                state: ConversationState::Assigned,
+                agent_id: Some(EmployeeId(agent)),
+                closed_at: None,
+                ..conversation
+            });
         }
     }
     Ok(assigned)
+}
+
+/// The failure of an [`opened_insert`] whose customer is not of the tenant, as such.
+fn customer_refused(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::NotNullViolation => {
+            StoreError::NotFound
+        }
+        _ => StoreError::Database(err),
+    }
 }
 
 /// Locks the conversations of `records` in id order, as the message writer locks them,
@@ -612,24 +685,39 @@ async fn insert_contact_events(
     now: i64,
 ) -> Result<()> {
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
-        let values = Placeholders::new(backend).rows(chunk.len(), 8);
-        let sql = format!(
-            "INSERT INTO contact_events (id, tenant_id, conversation_id, at, kind, queue_id, agent_id, detail) \
-             VALUES {values}"
-        );
-        let mut query = sqlx::query(&sql);
-        for record in chunk {
-            query = query
-                .bind(scope.store.next_id())
-                .bind(scope.tenant.0)
-                .bind(record.conversation.0)
-                .bind(now)
-                .bind(record.kind)
-                .bind(record.queue.map(|q| q.0))
-                .bind(record.agent.map(|a| a.0))
-                .bind(record.detail.to_string());
-        }
-        query.execute(&mut **tx).await?;
+        let sql = contact_events_insert(&mut Placeholders::new(backend), chunk.len());
+        bind_contact_events(sqlx::query(&sql), scope, chunk, now)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
+}
+
+/// `INSERT` of `rows` contact events; parameters bound by [`bind_contact_events`].
+fn contact_events_insert(placeholders: &mut Placeholders, rows: usize) -> String {
+    format!(
+        "INSERT INTO contact_events (id, tenant_id, conversation_id, at, kind, queue_id, agent_id, detail) \
+         VALUES {}",
+        placeholders.rows(rows, 8)
+    )
+}
+
+fn bind_contact_events<'q>(
+    mut query: AnyQuery<'q>,
+    scope: &TenantScope<'_>,
+    records: &[RoutingRecord],
+    now: i64,
+) -> AnyQuery<'q> {
+    for record in records {
+        query = query
+            .bind(scope.store.next_id())
+            .bind(scope.tenant.0)
+            .bind(record.conversation.0)
+            .bind(now)
+            .bind(record.kind)
+            .bind(record.queue.map(|q| q.0))
+            .bind(record.agent.map(|a| a.0))
+            .bind(record.detail.to_string());
+    }
+    query
 }

@@ -15,7 +15,7 @@ pub(crate) enum Param<'a> {
     Int(i64),
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn bind_all<'q>(mut query: AnyQuery<'q>, params: &'q [Param<'q>]) -> AnyQuery<'q> {
     for param in params {
@@ -162,6 +162,17 @@ pub(crate) fn join_by_key(backend: Backend, table: &str, alias: &str, key: &str)
         Backend::Sqlite => format!("JOIN {table} {alias} ON {key}"),
         Backend::Postgres => format!(
             "CROSS JOIN LATERAL (SELECT * FROM {table} {alias} WHERE {key} LIMIT 1) AS {alias}"
+        ),
+    }
+}
+
+/// [`join_by_key`], keeping each row of the key list: one whose key finds none has the
+/// joined columns NULL.
+pub(crate) fn left_join_by_key(backend: Backend, table: &str, alias: &str, key: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("LEFT JOIN {table} {alias} ON {key}"),
+        Backend::Postgres => format!(
+            "LEFT JOIN LATERAL (SELECT * FROM {table} {alias} WHERE {key} LIMIT 1) AS {alias} ON TRUE"
         ),
     }
 }

@@ -1743,6 +1743,39 @@ mod conversations {
                 .len(),
             1
         );
+
+        // Nor does a burst of arrivals alone (one statement on PostgreSQL) open its
+        // other conversations beside the refused one.
+        let welcome = scope.opening(customer);
+        let refused = scope.opening(stranger);
+        let outcome = scope
+            .open_and_record_routing(
+                &[welcome, refused],
+                &[
+                    record(
+                        welcome.conversation,
+                        "enqueued",
+                        Placement::Queued { queue, place: 10 },
+                    ),
+                    record(
+                        refused.conversation,
+                        "enqueued",
+                        Placement::Queued { queue, place: 11 },
+                    ),
+                ],
+            )
+            .await;
+        assert!(matches!(outcome, Err(StoreError::NotFound)), "{outcome:?}");
+        for opening in [welcome, refused] {
+            assert!(matches!(
+                scope.conversation(opening.conversation).await,
+                Err(StoreError::NotFound)
+            ));
+            assert!(matches!(
+                scope.contact_record(opening.conversation).await,
+                Err(StoreError::NotFound)
+            ));
+        }
     }
 }
 pub use conversations::*;
