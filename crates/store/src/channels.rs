@@ -1,7 +1,7 @@
 //! Channels of one tenant, their sealed credentials, the called routes they refer to and
 //! the platform identifiers they claim installation-wide.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -16,7 +16,7 @@ use crate::ids::now_millis;
 use crate::routes::route_media_types;
 use crate::scoped::Param;
 use crate::text::{from_json, like_pattern, to_json};
-use crate::{Platform, TenantScope};
+use crate::{Backend, Platform, TenantScope};
 
 #[derive(Debug, Clone, Default)]
 pub struct ChannelFilter {
@@ -65,9 +65,12 @@ impl TenantScope<'_> {
         self.channel(id).await
     }
 
+    /// The channel with the names of its credentials, in one statement: every widget
+    /// request and platform delivery reads its channel.
     pub async fn channel(&self, id: ChannelId) -> Result<Channel> {
-        let row = self.row("channels", COLUMNS, id.0).await?;
-        channel_from_row(&row, self.secret_names(id).await?)
+        let columns = format!("{COLUMNS}, {}", secret_names_column(self.store.backend));
+        let row = self.row("channels", &columns, id.0).await?;
+        channel_from_row(&row, secret_names_of(&row)?)
     }
 
     pub async fn list_channels(
@@ -80,59 +83,28 @@ impl TenantScope<'_> {
             .channel_type
             .map(ChannelType::as_str)
             .unwrap_or_default();
+        let columns = format!("{COLUMNS}, {}", secret_names_column(self.store.backend));
         let (rows, total) = self
             .page(
                 FILTER,
-                COLUMNS,
+                &columns,
                 &[Param::Text(&pattern), Param::Text(kind)],
                 page,
             )
             .await?;
-        let secrets_sql = format!(
-            "SELECT channel_id, name FROM channel_secrets WHERE tenant_id = $1 AND channel_id IN \
-             (SELECT id {FILTER} ORDER BY id LIMIT $4 OFFSET $5) ORDER BY name"
-        );
-        let secret_rows = sqlx::query(&secrets_sql)
-            .bind(self.tenant.0)
-            .bind(&pattern)
-            .bind(kind)
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(&self.store.read)
-            .await?;
-        let mut names: HashMap<i64, Vec<String>> = HashMap::new();
-        for row in secret_rows {
-            names
-                .entry(row.try_get("channel_id")?)
-                .or_default()
-                .push(row.try_get("name")?);
-        }
         let items = rows
             .iter()
-            .map(|row| {
-                let id: i64 = row.try_get("id")?;
-                channel_from_row(row, names.remove(&id).unwrap_or_default())
-            })
+            .map(|row| channel_from_row(row, secret_names_of(row)?))
             .collect::<Result<_>>()?;
         Ok(Page::new(items, total, page))
     }
 
     /// Names of the credentials a channel has; `NotFound` if it is not this tenant's.
     pub async fn secret_names(&self, id: ChannelId) -> Result<Vec<String>> {
-        let exists = sqlx::query("SELECT id FROM channels WHERE tenant_id = $1 AND id = $2")
-            .bind(self.tenant.0)
-            .bind(id.0)
-            .fetch_optional(&self.store.read)
+        let row = self
+            .row("channels", secret_names_column(self.store.backend), id.0)
             .await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        let rows = sqlx::query("SELECT name FROM channel_secrets WHERE tenant_id = $1 AND channel_id = $2 ORDER BY name")
-            .bind(self.tenant.0)
-            .bind(id.0)
-            .fetch_all(&self.store.read)
-            .await?;
-        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+        secret_names_of(&row)
     }
 
     /// A credential in clear, for the code that talks to the platform.
@@ -370,6 +342,28 @@ fn placeholders(first: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The names of a `channels` row's credentials in order, as a JSON array named
+/// `secret_names` (read by [`secret_names_of`]).
+fn secret_names_column(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "(SELECT json_group_array(s.name ORDER BY s.name) FROM channel_secrets s \
+             WHERE s.tenant_id = channels.tenant_id AND s.channel_id = channels.id) AS secret_names"
+        }
+        Backend::Postgres => {
+            "(SELECT COALESCE(CAST(json_agg(s.name ORDER BY s.name) AS TEXT), '[]') FROM channel_secrets s \
+             WHERE s.tenant_id = channels.tenant_id AND s.channel_id = channels.id) AS secret_names"
+        }
+    }
+}
+
+fn secret_names_of(row: &AnyRow) -> Result<Vec<String>> {
+    from_json(
+        "channel credential names",
+        &row.try_get::<String, _>("secret_names")?,
+    )
 }
 
 fn channel_from_row(row: &AnyRow, secrets_set: Vec<String>) -> Result<Channel> {

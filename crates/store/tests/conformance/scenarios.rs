@@ -674,6 +674,22 @@ pub async fn platform_identifiers_belong_to_one_channel(store: Arc<Store>) {
         .create_channel(&first, &first.validate_with_secrets(&[]).unwrap())
         .await
         .unwrap();
+    // Its credentials' names, in order, wherever a channel is read.
+    let names = ["appSecret", "pageToken:1", "pageToken:2", "verifyToken"];
+    assert_eq!(created.secrets_set, names);
+    let scope_a = store.tenant(a);
+    assert_eq!(
+        scope_a
+            .secret_names(created.channel_config_id)
+            .await
+            .unwrap(),
+        names
+    );
+    let listed = scope_a
+        .list_channels(page(1, 10), &ChannelFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.items[0].secrets_set, names);
     let same_app = facebook("FB", route_b, "777", &["3"]);
     conflict_on(
         store
