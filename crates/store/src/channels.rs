@@ -68,9 +68,10 @@ impl TenantScope<'_> {
     /// The channel with the names of its credentials, in one statement: every widget
     /// request and platform delivery reads its channel.
     pub async fn channel(&self, id: ChannelId) -> Result<Channel> {
-        let columns = format!("{COLUMNS}, {}", secret_names_column(self.store.backend));
-        let row = self.row("channels", &columns, id.0).await?;
-        channel_from_row(&row, secret_names_of(&row)?)
+        let row = self
+            .row("channels", &channel_columns(self.store.backend), id.0)
+            .await?;
+        channel_with_secret_names(&row)
     }
 
     pub async fn list_channels(
@@ -83,18 +84,17 @@ impl TenantScope<'_> {
             .channel_type
             .map(ChannelType::as_str)
             .unwrap_or_default();
-        let columns = format!("{COLUMNS}, {}", secret_names_column(self.store.backend));
         let (rows, total) = self
             .page(
                 FILTER,
-                &columns,
+                &channel_columns(self.store.backend),
                 &[Param::Text(&pattern), Param::Text(kind)],
                 page,
             )
             .await?;
         let items = rows
             .iter()
-            .map(|row| channel_from_row(row, secret_names_of(row)?))
+            .map(channel_with_secret_names)
             .collect::<Result<_>>()?;
         Ok(Page::new(items, total, page))
     }
@@ -342,6 +342,19 @@ fn placeholders(first: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A `channels` row's columns with its credentials' names, read by
+/// [`channel_with_secret_names`].
+pub(crate) fn channel_columns(backend: Backend) -> String {
+    format!(
+        "channels.id, channels.config, channels.created_at, channels.updated_at, {}",
+        secret_names_column(backend)
+    )
+}
+
+pub(crate) fn channel_with_secret_names(row: &AnyRow) -> Result<Channel> {
+    channel_from_row(row, secret_names_of(row)?)
 }
 
 /// The names of a `channels` row's credentials in order, as a JSON array named

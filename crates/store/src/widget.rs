@@ -2,9 +2,11 @@
 //! keeps a signature from being used twice.
 
 use sqlx::Row;
+use switchboard_domain::channel::Channel;
 use switchboard_domain::conversation::Customer;
 use switchboard_domain::{ChannelId, CustomerId, TenantId};
 
+use crate::channels::{channel_columns, channel_with_secret_names};
 use crate::conversations::upsert_customer;
 use crate::error::Result;
 use crate::ids::now_millis;
@@ -92,27 +94,33 @@ impl TenantScope<'_> {
 }
 
 impl Platform<'_> {
-    /// The unexpired session behind a token hash, if its tenant is enabled.
+    /// The unexpired session behind a token hash, if its tenant is enabled, with its
+    /// channel: read by every widget request, so one statement.
     pub async fn widget_session(
         &self,
         token_hash: &str,
         now: i64,
-    ) -> Result<Option<WidgetSession>> {
-        let row = sqlx::query(
-            "SELECT w.tenant_id, w.channel_id, w.customer_id, w.locale FROM widget_sessions w \
-             JOIN tenants t ON t.id = w.tenant_id WHERE w.token_hash = $1 AND w.expires_at > $2 AND t.disabled = 0",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.store.read)
-        .await?;
+    ) -> Result<Option<(WidgetSession, Channel)>> {
+        let sql = format!(
+            "SELECT w.tenant_id, w.channel_id, w.customer_id, w.locale, {} FROM widget_sessions w \
+             JOIN tenants t ON t.id = w.tenant_id \
+             JOIN channels ON channels.id = w.channel_id AND channels.tenant_id = w.tenant_id \
+             WHERE w.token_hash = $1 AND w.expires_at > $2 AND t.disabled = 0",
+            channel_columns(self.store.backend)
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.store.read)
+            .await?;
         row.map(|r| {
-            Ok(WidgetSession {
+            let session = WidgetSession {
                 tenant: TenantId(r.try_get("tenant_id")?),
                 channel: ChannelId(r.try_get("channel_id")?),
                 customer: CustomerId(r.try_get("customer_id")?),
                 locale: r.try_get("locale")?,
-            })
+            };
+            Ok((session, channel_with_secret_names(&r)?))
         })
         .transpose()
     }

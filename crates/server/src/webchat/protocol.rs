@@ -58,19 +58,13 @@ pub(super) async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Cu
         .map(|(_, value)| value.to_owned())
         .ok_or_else(no_session)?;
     let now = switchboard_store::ids::now_millis();
-    let session = state
+    let (session, channel) = state
         .store
         .platform()
         .widget_session(&token_hash(&token), now)
         .await
         .map_err(Refused::internal)?
         .ok_or_else(no_session)?;
-    let channel = state
-        .store
-        .tenant(session.tenant)
-        .channel(session.channel)
-        .await
-        .map_err(|_| no_session())?;
     if let Some(origin) = cors::origin(headers) {
         if !cors::allowed(&channel, origin) {
             return Err(Refused::new(

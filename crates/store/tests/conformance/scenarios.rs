@@ -1857,12 +1857,26 @@ mod widget {
             locale: "zh".into(),
         };
         let platform = store.platform();
+        let session_of = |found: Option<(WidgetSession, _)>| found.map(|(session, _)| session);
+        let (found, its_channel) = platform
+            .widget_session("hash", 1_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found, session);
         assert_eq!(
-            platform.widget_session("hash", 1_000).await.unwrap(),
-            Some(session.clone())
+            its_channel,
+            scope.channel(channel).await.unwrap(),
+            "with its channel"
         );
-        assert_eq!(platform.widget_session("hash", 2_000).await.unwrap(), None);
-        assert_eq!(platform.widget_session("other", 1_000).await.unwrap(), None);
+        assert_eq!(
+            session_of(platform.widget_session("hash", 2_000).await.unwrap()),
+            None
+        );
+        assert_eq!(
+            session_of(platform.widget_session("other", 1_000).await.unwrap()),
+            None
+        );
 
         let replayed = scope
             .admit_to_web_chat(&admission(
@@ -1876,7 +1890,7 @@ mod widget {
             .unwrap();
         assert_eq!(replayed, Admitted::ReplayedSignature);
         assert_eq!(
-            platform.widget_session("hash-2", 1_000).await.unwrap(),
+            session_of(platform.widget_session("hash-2", 1_000).await.unwrap()),
             None,
             "a replay stores no session"
         );
@@ -1898,7 +1912,7 @@ mod widget {
 
         platform.set_tenant_disabled(tenant, true).await.unwrap();
         assert_eq!(
-            platform.widget_session("hash-3", 1_000).await.unwrap(),
+            session_of(platform.widget_session("hash-3", 1_000).await.unwrap()),
             None,
             "a disabled tenant's sessions stop"
         );
@@ -1909,7 +1923,7 @@ mod widget {
             "the first session and the signature"
         );
         assert_eq!(
-            platform.widget_session("hash-3", 7_000).await.unwrap(),
+            session_of(platform.widget_session("hash-3", 7_000).await.unwrap()),
             Some(WidgetSession {
                 customer: again.id,
                 ..session
