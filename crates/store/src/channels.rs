@@ -65,8 +65,8 @@ impl TenantScope<'_> {
         self.channel(id).await
     }
 
-    /// The channel with the names of its credentials, in one statement: every widget
-    /// request and platform delivery reads its channel.
+    /// The channel with the names of its credentials, in one statement: every platform
+    /// delivery reads its channel (a widget request reads it with its session).
     pub async fn channel(&self, id: ChannelId) -> Result<Channel> {
         let row = self
             .row("channels", &channel_columns(self.store.backend), id.0)
