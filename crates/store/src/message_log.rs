@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, AnyConnection, AnyPool, Arguments, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Arguments, Executor, Row};
 use switchboard_domain::channel::ChannelType;
 use switchboard_domain::conversation::{ConversationState, Message, NewMessage, Sender};
 use switchboard_domain::delivery::DeliveryState;
@@ -350,29 +350,26 @@ async fn try_batch(
     backend: Backend,
     batch: &[Append],
 ) -> Result<Vec<Result<Appended>>> {
-    match backend {
-        Backend::Postgres => {
-            let mut tx = pool.begin().await?;
-            let answers = run_batch(&mut tx, backend, batch).await?;
-            tx.commit().await?;
-            Ok(answers)
-        }
-        // The batch's scripts begin and commit the transaction themselves.
-        Backend::Sqlite => {
-            let mut conn = pool.acquire().await?;
-            let outcome = run_batch(&mut conn, backend, batch).await;
-            if outcome.is_err() {
-                // Nothing to roll back when the failure came before BEGIN or with COMMIT.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            }
-            outcome
+    // The batch's scripts begin and commit the transaction themselves.
+    let mut conn = pool.acquire().await?;
+    let outcome = run_batch(&mut conn, backend, batch).await;
+    if outcome.is_err() {
+        // Nothing to roll back when the failure came before BEGIN or with COMMIT, which
+        // SQLite answers with an error and PostgreSQL with a warning; so on PostgreSQL a
+        // failed rollback is a broken connection, not handed to anyone else.
+        let rolled_back = conn.execute("ROLLBACK").await;
+        if rolled_back.is_err() && backend == Backend::Postgres {
+            let _ = conn.close().await;
         }
     }
+    outcome
 }
 
-/// Reads what the batch needs, judges each append, writes: on PostgreSQL within the
-/// caller's transaction, on SQLite as two scripts (the reads after BEGIN, the writes
-/// before COMMIT), two round trips to the connection's thread instead of six.
+/// Reads what the batch needs, judges each append, writes, in one transaction: on
+/// SQLite as two scripts (the reads after BEGIN, the writes before COMMIT), two round
+/// trips to the connection's thread instead of six; on PostgreSQL in four round trips
+/// (BEGIN with the reads that need only the conversations' ids, the stored messages, the
+/// writes, COMMIT) instead of six.
 async fn run_batch(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -386,9 +383,9 @@ async fn run_batch(
     // All three lists are written for the batch's size, the conversations too: one read
     // script per size on SQLite.
     let size = statement_rows(backend, batch.len());
-    conversation_states(reads.next(), backend, &ids, size)?;
+    conversation_states(reads.next_by_ids(), backend, &ids, size)?;
+    last_sequences(reads.next_by_ids(), backend, &ids, size)?;
     stored_messages(reads.next(), backend, batch, size)?;
-    last_sequences(reads.next(), backend, &ids, size)?;
     let mut stored_rows = Vec::new();
     let (mut states, mut sequences) = (String::new(), String::new());
     for script in reads.finish(None) {
@@ -468,6 +465,9 @@ fn judge<'a>(
 struct Script<'q> {
     sql: String,
     args: AnyArguments<'q>,
+    /// Nothing is bound: on PostgreSQL the text goes as a simple query, which may hold
+    /// several statements (and is planned for its values every time).
+    literal: bool,
 }
 
 impl<'q> Script<'q> {
@@ -475,6 +475,7 @@ impl<'q> Script<'q> {
         Self {
             sql: String::new(),
             args: AnyArguments::default(),
+            literal: true,
         }
     }
 
@@ -490,18 +491,25 @@ impl<'q> Script<'q> {
     where
         T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>,
     {
+        self.literal = false;
         self.args
             .add(value)
             .map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))
     }
 
     async fn fetch_all(self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>> {
+        if self.literal {
+            return Ok(conn.fetch_all(self.sql.as_str()).await?);
+        }
         Ok(sqlx::query_with(&self.sql, self.args)
             .fetch_all(conn)
             .await?)
     }
 
     async fn execute(self, conn: &mut AnyConnection) -> std::result::Result<(), sqlx::Error> {
+        if self.literal {
+            return conn.execute(self.sql.as_str()).await.map(drop);
+        }
         sqlx::query_with(&self.sql, self.args)
             .execute(conn)
             .await
@@ -511,40 +519,91 @@ impl<'q> Script<'q> {
 
 /// A batch's statements: on SQLite all in one script (its connection runs a text's
 /// statements in order, taking anonymous parameters in order), on PostgreSQL one script
-/// each (its protocol takes one statement with parameters at a time).
+/// each (its protocol takes one statement with parameters at a time), except that
+/// statements without parameters go together.
 struct Scripts<'q> {
     backend: Backend,
     scripts: Vec<Script<'q>>,
 }
 
 impl<'q> Scripts<'q> {
-    /// On SQLite, the script starts with `opening`.
+    /// The first script starts with `opening`.
     fn new(backend: Backend, opening: Option<&str>) -> Self {
         let mut scripts = Self {
             backend,
             scripts: Vec::new(),
         };
-        if let (Backend::Sqlite, Some(opening)) = (backend, opening) {
-            scripts.next().push(opening);
+        if let Some(opening) = opening {
+            scripts.next_by_ids().push(opening);
         }
         scripts
     }
 
     /// The script the next statement goes into.
     fn next(&mut self) -> &mut Script<'q> {
-        if self.backend == Backend::Postgres || self.scripts.is_empty() {
+        self.next_joining(self.backend == Backend::Sqlite)
+    }
+
+    /// The script the next statement goes into when it holds no parameters on
+    /// PostgreSQL (see [`by_ids`]).
+    fn next_by_ids(&mut self) -> &mut Script<'q> {
+        let joins_literal = self.scripts.last().is_some_and(|last| last.literal);
+        self.next_joining(self.backend == Backend::Sqlite || joins_literal)
+    }
+
+    fn next_joining(&mut self, joins_last: bool) -> &mut Script<'q> {
+        if !joins_last || self.scripts.is_empty() {
             self.scripts.push(Script::new());
         }
         let last = self.scripts.len() - 1;
         &mut self.scripts[last]
     }
 
-    /// The scripts to run, in order; on SQLite the last ends with `closing`.
+    /// The scripts to run, in order; the last ends with `closing`.
     fn finish(mut self, closing: Option<&str>) -> Vec<Script<'q>> {
-        if let (Backend::Sqlite, Some(closing)) = (self.backend, closing) {
-            self.next().push(closing);
+        if let Some(closing) = closing {
+            self.next_by_ids().push(closing);
         }
         self.scripts
+    }
+}
+
+/// `ids` in a statement: on SQLite as parameters, bound to `script` (repeating the last
+/// up to `size`), so that its text repeats and stays prepared; on PostgreSQL written out,
+/// so that the statement needs no parameters and goes in the same round trip as the
+/// statements around it that need none either. They are the store's own integers, never
+/// text from outside. `rows`: as one-column rows for a VALUES list, else as a list.
+fn by_ids(
+    script: &mut Script<'_>,
+    backend: Backend,
+    ids: &[i64],
+    size: usize,
+    rows: bool,
+) -> Result<String> {
+    match backend {
+        Backend::Sqlite => {
+            let mut placeholders = Placeholders::new(backend);
+            let text = if rows {
+                placeholders.rows(size, 1)
+            } else {
+                placeholders.list(size)
+            };
+            for &id in repeating_last(ids, size) {
+                script.bind(id)?;
+            }
+            Ok(text)
+        }
+        Backend::Postgres => Ok(ids
+            .iter()
+            .map(|id| {
+                if rows {
+                    format!("({id})")
+                } else {
+                    id.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")),
     }
 }
 
@@ -700,10 +759,10 @@ fn conversation_states(
     ids: &[i64],
     size: usize,
 ) -> Result<()> {
-    let placeholders = Placeholders::new(backend).list(size);
+    let listed = by_ids(script, backend, ids, size, false)?;
     let columns = CONVERSATION_FIELDS.join(", ");
     let from = format!(
-        "FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id IN ({placeholders})"
+        "FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id IN ({listed})"
     );
     script.push(&match backend {
         Backend::Sqlite => format!(
@@ -721,9 +780,6 @@ fn conversation_states(
             )
         }
     });
-    for &id in repeating_last(ids, size) {
-        script.bind(id)?;
-    }
     Ok(())
 }
 
@@ -735,7 +791,7 @@ fn last_sequences(
     ids: &[i64],
     size: usize,
 ) -> Result<()> {
-    let rows = Placeholders::new(backend).rows(size, 1);
+    let rows = by_ids(script, backend, ids, size, true)?;
     let pair = concat!("v.column1, ", last_seq_of!("v.column1"));
     script.push(&match backend {
         Backend::Sqlite => format!(
@@ -746,9 +802,6 @@ fn last_sequences(
              FROM (VALUES {rows}) AS v"
         ),
     });
-    for &id in repeating_last(ids, size) {
-        script.bind(id)?;
-    }
     Ok(())
 }
 
