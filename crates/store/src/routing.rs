@@ -143,12 +143,17 @@ impl TenantScope<'_> {
         {
             return open_in_one_statement(self, opened, records, &landings, now).await;
         }
-        let mut tx = self.store.write.begin().await?;
+        let mut tx = match backend {
+            Backend::Postgres if !moved.is_empty() => {
+                self.store
+                    .write
+                    .begin_with(begin_locking_in_id_order(tenant, &moved))
+                    .await?
+            }
+            _ => self.store.write.begin().await?,
+        };
         let mut assigned =
             insert_conversations(&mut tx, backend, tenant, opened, &landings, now).await?;
-        if backend == Backend::Postgres {
-            lock_in_id_order(&mut tx, tenant, &moved).await?;
-        }
         for round in rounds(&moved) {
             let mut moves = Moves::default();
             for (conversation, placement) in round {
@@ -466,31 +471,23 @@ fn customer_refused(err: sqlx::Error) -> StoreError {
     }
 }
 
-/// Locks the conversations of `records` in id order, as the message writer locks them,
-/// so that the two never wait on each other in a circle on PostgreSQL.
-async fn lock_in_id_order(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    tenant: i64,
-    records: &[&RoutingRecord],
-) -> Result<()> {
+/// A PostgreSQL transaction's start that locks the conversations of `records` in id
+/// order, as the message writer locks them, so that the two never wait on each other in
+/// a circle. One round trip with BEGIN: the ids (the store's own integers) and the
+/// tenant are written out, since a simple query takes no parameters.
+fn begin_locking_in_id_order(tenant: i64, records: &[&RoutingRecord]) -> String {
     let mut ids: Vec<i64> = records.iter().map(|r| r.conversation.0).collect();
     ids.sort_unstable();
     ids.dedup();
-    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-        let mut placeholders = Placeholders::new(Backend::Postgres);
-        let tenant_at = placeholders.list(1);
-        let ids_at = placeholders.list(chunk.len());
-        let sql = format!(
-            "SELECT id FROM conversations WHERE tenant_id = {tenant_at} AND id IN ({ids_at}) \
-             ORDER BY id FOR NO KEY UPDATE"
-        );
-        let mut query = sqlx::query(&sql).bind(tenant);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
+    let listed = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "BEGIN; SELECT id FROM conversations WHERE tenant_id = {tenant} AND id IN ({listed}) \
+         ORDER BY id FOR NO KEY UPDATE"
+    )
 }
 
 /// The moves of `records` in rounds: the first move of each conversation, then the
