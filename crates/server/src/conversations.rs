@@ -16,16 +16,26 @@ pub(crate) async fn open_or_resume(
     customer: CustomerId,
 ) -> Result<Conversation, ApiError> {
     let scope = state.store.tenant(tenant);
-    if let Some(open) = scope.open_conversation_of(customer).await? {
+    let opening = scope.opening(customer);
+    let last_agent = async {
+        if channel.config.last_agent_mode.enabled {
+            scope.last_agent_of(customer, opening.conversation).await
+        } else {
+            Ok(None)
+        }
+    };
+    // Side by side: on PostgreSQL each read is a round trip that a customer waiting for
+    // an agent would otherwise wait for in turn. An open conversation is resumed whatever
+    // became of the reads only a new one needs.
+    let (open, queue, last_agent) = tokio::join!(
+        scope.open_conversation_of(customer),
+        state.routing.queue_of(tenant, channel),
+        last_agent,
+    );
+    if let Some(open) = open? {
         return Ok(open);
     }
-    let opening = scope.opening(customer);
-    let queue = state.routing.queue_of(tenant, channel).await?;
-    let last_agent = if channel.config.last_agent_mode.enabled {
-        scope.last_agent_of(customer, opening.conversation).await?
-    } else {
-        None
-    };
+    let (queue, last_agent) = (queue?, last_agent?);
     let arrived = Event::ConversationArrived {
         conversation: opening.conversation,
         channel: channel.channel_config_id,
