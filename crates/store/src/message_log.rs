@@ -49,8 +49,8 @@ const STATEMENT_ROWS: [usize; 18] = [
 ];
 
 /// The rows a statement for `len` of them is written for: see [`STATEMENT_ROWS`]. On
-/// PostgreSQL exactly `len`: padded there, steady chat's assignment p50 went from
-/// 0.12–0.17 s to 0.5–0.75 s on a slow machine (two pairs of runs).
+/// PostgreSQL exactly `len`, which its statements' texts do not depend on: they take
+/// their rows as one JSON parameter ([`json_rows`]) or the ids written out ([`by_ids`]).
 fn statement_rows(backend: Backend, len: usize) -> usize {
     let padded = STATEMENT_ROWS.iter().copied().find(|&rows| rows >= len);
     match backend {
@@ -661,7 +661,6 @@ fn stored_messages<'q>(
     batch: &'q [Append],
     size: usize,
 ) -> Result<()> {
-    let rows = Placeholders::new(backend).rows(size, 3);
     let columns = MESSAGE_COLUMNS
         .split(", ")
         .map(|column| format!("m.{column}"))
@@ -673,15 +672,47 @@ fn stored_messages<'q>(
         "m",
         "m.conversation_id = k.column1 AND m.sender_kind = k.column2 AND m.client_message_id = k.column3",
     );
+    let keys = match backend {
+        Backend::Sqlite => {
+            let rows = Placeholders::new(backend).rows(size, 3);
+            for append in repeating_last(batch, size) {
+                script.bind(append.conversation.0)?;
+                script.bind(append.message.sender.kind())?;
+                script.bind(append.message.client_message_id.as_str())?;
+            }
+            format!("(VALUES {rows}) AS k")
+        }
+        Backend::Postgres => {
+            let rows: Vec<_> = batch
+                .iter()
+                .map(|append| {
+                    serde_json::json!({
+                        "column1": append.conversation.0,
+                        "column2": append.message.sender.kind(),
+                        "column3": append.message.client_message_id,
+                    })
+                })
+                .collect();
+            script.bind(to_json(&rows)?)?;
+            json_rows("k", &["column1 bigint", "column2 text", "column3 text"])
+        }
+    };
     script.push(&format!(
-        "SELECT m.tenant_id, {columns} FROM (VALUES {rows}) AS k {messages}"
+        "SELECT m.tenant_id, {columns} FROM {keys} {messages}"
     ));
-    for append in repeating_last(batch, size) {
-        script.bind(append.conversation.0)?;
-        script.bind(append.message.sender.kind())?;
-        script.bind(append.message.client_message_id.as_str())?;
-    }
     Ok(())
+}
+
+/// A row source `alias` for PostgreSQL of one JSON parameter, a list of objects with the
+/// named `columns`: a statement's text is then the same for any number of rows, prepared once
+/// per connection, where a VALUES list of parameters is a statement of its own for each
+/// size, more than a connection keeps prepared (a miss costs a round trip to prepare it
+/// again). SQLite keeps its VALUES lists: its JSON functions cost more than they save.
+fn json_rows(alias: &str, columns: &[&str]) -> String {
+    format!(
+        "json_to_recordset($1::json) AS {alias} ({})",
+        columns.join(", ")
+    )
 }
 
 /// The stored messages read by [`stored_messages`], by the key of the append they answer.
@@ -858,28 +889,64 @@ fn insert_messages<'q>(
     if stored.is_empty() {
         return Ok(());
     }
-    let size = statement_rows(backend, stored.len());
-    let rows = Placeholders::new(backend).rows(size, 8);
+    let sender_id = |append: &Append| match append.message.sender {
+        Sender::Agent { employee_id } => Some(employee_id.0),
+        _ => None,
+    };
     let script = scripts.next();
-    script.push(&format!(
-        "INSERT INTO messages (conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at) \
-         SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL"
-    ));
-    for row in padded_with_none(&stored, size) {
-        let append = row.map(|&(append, _)| append);
-        let sender_id = append.and_then(|append| match append.message.sender {
-            Sender::Agent { employee_id } => Some(employee_id.0),
-            _ => None,
-        });
-        let content = append.map(|a| to_json(&a.message.content)).transpose()?;
-        script.bind(append.map(|a| a.conversation.0))?;
-        script.bind(append.map(|a| a.tenant.0))?;
-        script.bind(row.map(|&(_, seq)| seq))?;
-        script.bind(append.map(|a| a.message.sender.kind()))?;
-        script.bind(sender_id)?;
-        script.bind(append.map(|a| a.message.client_message_id.as_str()))?;
-        script.bind(content)?;
-        script.bind(row.map(|_| now))?;
+    let insert = "INSERT INTO messages (conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at)";
+    match backend {
+        Backend::Sqlite => {
+            let size = statement_rows(backend, stored.len());
+            let rows = Placeholders::new(backend).rows(size, 8);
+            script.push(&format!(
+                "{insert} SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL"
+            ));
+            for row in padded_with_none(&stored, size) {
+                let append = row.map(|&(append, _)| append);
+                let content = append.map(|a| to_json(&a.message.content)).transpose()?;
+                script.bind(append.map(|a| a.conversation.0))?;
+                script.bind(append.map(|a| a.tenant.0))?;
+                script.bind(row.map(|&(_, seq)| seq))?;
+                script.bind(append.map(|a| a.message.sender.kind()))?;
+                script.bind(append.and_then(sender_id))?;
+                script.bind(append.map(|a| a.message.client_message_id.as_str()))?;
+                script.bind(content)?;
+                script.bind(row.map(|_| now))?;
+            }
+        }
+        Backend::Postgres => {
+            let mut rows = Vec::with_capacity(stored.len());
+            for &(append, seq) in &stored {
+                rows.push(serde_json::json!({
+                    "conversation_id": append.conversation.0,
+                    "tenant_id": append.tenant.0,
+                    "seq": seq,
+                    "sender_kind": append.message.sender.kind(),
+                    "sender_id": sender_id(append),
+                    "client_message_id": append.message.client_message_id,
+                    "content": to_json(&append.message.content)?,
+                    "created_at": now,
+                }));
+            }
+            script.bind(to_json(&rows)?)?;
+            let rows = json_rows(
+                "v",
+                &[
+                    "conversation_id bigint",
+                    "tenant_id bigint",
+                    "seq bigint",
+                    "sender_kind text",
+                    "sender_id bigint",
+                    "client_message_id text",
+                    "content text",
+                    "created_at bigint",
+                ],
+            );
+            script.push(&format!(
+                "{insert} SELECT conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at FROM {rows}"
+            ));
+        }
     }
     Ok(())
 }
@@ -913,27 +980,60 @@ fn queue_deliveries(
     if deliveries.is_empty() {
         return Ok(queued);
     }
-    let size = statement_rows(backend, deliveries.len());
-    let rows = Placeholders::new(backend).rows(size, 8);
-    let script = scripts.next();
-    script.push(&format!(
-        "INSERT INTO deliveries (conversation_id, seq, tenant_id, channel_id, state, next_attempt_at, created_at, updated_at) \
-         SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL"
-    ));
     for &(index, _, _) in &deliveries {
         queued[index] = true;
     }
-    for delivery in padded_with_none(&deliveries, size) {
-        let append = delivery.map(|&(index, _, _)| &batch[index]);
-        let at = delivery.map(|_| now);
-        script.bind(append.map(|a| a.conversation.0))?;
-        script.bind(delivery.map(|&(_, seq, _)| seq))?;
-        script.bind(append.map(|a| a.tenant.0))?;
-        script.bind(delivery.map(|&(_, _, channel)| channel.0))?;
-        script.bind(delivery.map(|_| DeliveryState::Pending.as_str()))?;
-        script.bind(at)?;
-        script.bind(at)?;
-        script.bind(at)?;
+    let script = scripts.next();
+    let insert = "INSERT INTO deliveries (conversation_id, seq, tenant_id, channel_id, state, next_attempt_at, created_at, updated_at)";
+    let pending = DeliveryState::Pending.as_str();
+    match backend {
+        Backend::Sqlite => {
+            let size = statement_rows(backend, deliveries.len());
+            let rows = Placeholders::new(backend).rows(size, 8);
+            script.push(&format!(
+                "{insert} SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL"
+            ));
+            for delivery in padded_with_none(&deliveries, size) {
+                let append = delivery.map(|&(index, _, _)| &batch[index]);
+                let at = delivery.map(|_| now);
+                script.bind(append.map(|a| a.conversation.0))?;
+                script.bind(delivery.map(|&(_, seq, _)| seq))?;
+                script.bind(append.map(|a| a.tenant.0))?;
+                script.bind(delivery.map(|&(_, _, channel)| channel.0))?;
+                script.bind(delivery.map(|_| pending))?;
+                script.bind(at)?;
+                script.bind(at)?;
+                script.bind(at)?;
+            }
+        }
+        Backend::Postgres => {
+            let rows: Vec<_> = deliveries
+                .iter()
+                .map(|&(index, seq, channel)| {
+                    serde_json::json!({
+                        "conversation_id": batch[index].conversation.0,
+                        "seq": seq,
+                        "tenant_id": batch[index].tenant.0,
+                        "channel_id": channel.0,
+                    })
+                })
+                .collect();
+            script.bind(to_json(&rows)?)?;
+            script.bind(pending)?;
+            script.bind(now)?;
+            let rows = json_rows(
+                "v",
+                &[
+                    "conversation_id bigint",
+                    "seq bigint",
+                    "tenant_id bigint",
+                    "channel_id bigint",
+                ],
+            );
+            script.push(&format!(
+                "{insert} SELECT conversation_id, seq, tenant_id, channel_id, $2, $3, $3, $3 FROM {rows}"
+            ));
+        }
     }
     Ok(queued)
 }
