@@ -383,8 +383,8 @@ async fn run_batch(
     // All three lists are written for the batch's size, the conversations too: one read
     // script per size on SQLite.
     let size = statement_rows(backend, batch.len());
-    conversation_states(reads.next_by_ids(), backend, &ids, size)?;
-    last_sequences(reads.next_by_ids(), backend, &ids, size)?;
+    conversation_states(reads.next_literal(), backend, &ids, size)?;
+    last_sequences(reads.next_literal(), backend, &ids, size)?;
     stored_messages(reads.next(), backend, batch, size)?;
     let mut stored_rows = Vec::new();
     let (mut states, mut sequences) = (String::new(), String::new());
@@ -534,7 +534,7 @@ impl<'q> Scripts<'q> {
             scripts: Vec::new(),
         };
         if let Some(opening) = opening {
-            scripts.next_by_ids().push(opening);
+            scripts.next_literal().push(opening);
         }
         scripts
     }
@@ -544,9 +544,10 @@ impl<'q> Scripts<'q> {
         self.next_joining(self.backend == Backend::Sqlite)
     }
 
-    /// The script the next statement goes into when it holds no parameters on
-    /// PostgreSQL (see [`by_ids`]).
-    fn next_by_ids(&mut self) -> &mut Script<'q> {
+    /// The script the next statement goes into when it binds nothing on PostgreSQL
+    /// (BEGIN, COMMIT, the reads of [`by_ids`]): with the statements before it that bind
+    /// nothing either, one round trip for all of them.
+    fn next_literal(&mut self) -> &mut Script<'q> {
         let joins_literal = self.scripts.last().is_some_and(|last| last.literal);
         self.next_joining(self.backend == Backend::Sqlite || joins_literal)
     }
@@ -562,7 +563,7 @@ impl<'q> Scripts<'q> {
     /// The scripts to run, in order; the last ends with `closing`.
     fn finish(mut self, closing: Option<&str>) -> Vec<Script<'q>> {
         if let Some(closing) = closing {
-            self.next_by_ids().push(closing);
+            self.next_literal().push(closing);
         }
         self.scripts
     }
