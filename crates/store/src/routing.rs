@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind;
-use sqlx::Row;
+use sqlx::{Executor, Row};
 use switchboard_domain::conversation::{Conversation, ConversationState};
 use switchboard_domain::time::Timestamp;
 use switchboard_domain::{ChannelId, ConversationId, CustomerId, EmployeeId, QueueId};
@@ -136,12 +136,11 @@ impl TenantScope<'_> {
             .iter()
             .filter(|record| !landings.contains_key(&record.conversation))
             .collect();
-        if backend == Backend::Postgres
-            && moved.is_empty()
+        if moved.is_empty()
             && opened.len() <= ROWS_PER_STATEMENT
             && records.len() <= ROWS_PER_STATEMENT
         {
-            return open_in_one_statement(self, opened, records, &landings, now).await;
+            return open_in_one_round_trip(self, opened, records, &landings, now).await;
         }
         let mut tx = match backend {
             Backend::Postgres if !moved.is_empty() => {
@@ -359,31 +358,46 @@ async fn insert_conversations(
     Ok(assigned)
 }
 
-/// PostgreSQL's burst of arrivals alone (no conversation but the opened ones moved) as
-/// one statement, its own transaction: the insert with the contact events in a
-/// data-modifying `WITH`, one round trip where a transaction takes four (BEGIN, the
-/// two inserts, COMMIT) while routing's arrivals wait behind it. The contact events'
-/// references are checked at the end of the statement, when the conversations are in.
-async fn open_in_one_statement(
+/// A burst of arrivals alone (no conversation but the opened ones moved) in one round
+/// trip: on PostgreSQL one statement, its own transaction, the insert with the contact
+/// events in a data-modifying `WITH` (their references are checked at the end of the
+/// statement, when the conversations are in), where a transaction takes four round
+/// trips (BEGIN, the two inserts, COMMIT) while routing's arrivals wait behind it; on
+/// SQLite, which has no such `WITH`, one script of the four, one hand-over to the
+/// connection's thread instead of four.
+async fn open_in_one_round_trip(
     scope: &TenantScope<'_>,
     opened: &[Opening],
     records: &[RoutingRecord],
     landings: &HashMap<ConversationId, Landing>,
     now: i64,
 ) -> Result<Vec<Conversation>> {
-    let backend = Backend::Postgres;
+    let backend = scope.store.backend;
     let mut placeholders = Placeholders::starting_at(backend, 1);
-    let mut sql = opened_insert(&mut placeholders, backend, opened.len());
-    if !records.is_empty() {
-        let events = contact_events_insert(&mut placeholders, records.len());
-        sql = format!("WITH opened AS ({sql}), recorded AS ({events}) SELECT * FROM opened");
-    }
+    let insert = opened_insert(&mut placeholders, backend, opened.len());
+    let events =
+        (!records.is_empty()).then(|| contact_events_insert(&mut placeholders, records.len()));
+    let sql = match (backend, events) {
+        (Backend::Postgres, None) => insert,
+        (Backend::Postgres, Some(events)) => {
+            format!("WITH opened AS ({insert}), recorded AS ({events}) SELECT * FROM opened")
+        }
+        (Backend::Sqlite, None) => format!("BEGIN; {insert}; COMMIT"),
+        (Backend::Sqlite, Some(events)) => format!("BEGIN; {insert}; {events}; COMMIT"),
+    };
     let query = bind_opened(sqlx::query(&sql), scope.tenant.0, opened, landings, now);
-    let rows = bind_contact_events(query, scope, records, now)
-        .fetch_all(&scope.store.write)
-        .await
-        .map_err(customer_refused)?;
-    assigned_openings(&rows, landings)
+    let query = bind_contact_events(query, scope, records, now);
+    let mut conn = scope.store.write.acquire().await?;
+    match query.fetch_all(&mut *conn).await {
+        Ok(rows) => assigned_openings(&rows, landings),
+        Err(err) => {
+            if backend == Backend::Sqlite {
+                // The script's transaction stays open after a failed statement.
+                let _ = conn.execute("ROLLBACK").await;
+            }
+            Err(customer_refused(err))
+        }
+    }
 }
 
 /// `INSERT` of `rows` opened conversations, each with its customer's channel, answering
