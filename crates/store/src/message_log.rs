@@ -465,9 +465,6 @@ fn judge<'a>(
 struct Script<'q> {
     sql: String,
     args: AnyArguments<'q>,
-    /// Nothing is bound: on PostgreSQL the text goes as a simple query, which may hold
-    /// several statements (and is planned for its values every time).
-    literal: bool,
 }
 
 impl<'q> Script<'q> {
@@ -475,8 +472,13 @@ impl<'q> Script<'q> {
         Self {
             sql: String::new(),
             args: AnyArguments::default(),
-            literal: true,
         }
+    }
+
+    /// Nothing is bound: on PostgreSQL the text goes as a simple query, which may hold
+    /// several statements (and is planned for its values every time).
+    fn is_literal(&self) -> bool {
+        self.args.len() == 0
     }
 
     /// Adds a statement; its parameters are bound after those of the ones before it.
@@ -491,14 +493,13 @@ impl<'q> Script<'q> {
     where
         T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>,
     {
-        self.literal = false;
         self.args
             .add(value)
             .map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))
     }
 
     async fn fetch_all(self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>> {
-        if self.literal {
+        if self.is_literal() {
             return Ok(conn.fetch_all(self.sql.as_str()).await?);
         }
         Ok(sqlx::query_with(&self.sql, self.args)
@@ -507,7 +508,7 @@ impl<'q> Script<'q> {
     }
 
     async fn execute(self, conn: &mut AnyConnection) -> std::result::Result<(), sqlx::Error> {
-        if self.literal {
+        if self.is_literal() {
             return conn.execute(self.sql.as_str()).await.map(drop);
         }
         sqlx::query_with(&self.sql, self.args)
@@ -548,7 +549,7 @@ impl<'q> Scripts<'q> {
     /// (BEGIN, COMMIT, the reads of [`by_ids`]): with the statements before it that bind
     /// nothing either, one round trip for all of them.
     fn next_literal(&mut self) -> &mut Script<'q> {
-        let joins_literal = self.scripts.last().is_some_and(|last| last.literal);
+        let joins_literal = self.scripts.last().is_some_and(Script::is_literal);
         self.next_joining(self.backend == Backend::Sqlite || joins_literal)
     }
 
@@ -695,7 +696,14 @@ fn stored_messages<'q>(
                 })
                 .collect();
             script.bind(to_json(&rows)?)?;
-            json_rows("k", &["column1 bigint", "column2 text", "column3 text"])
+            json_rows(
+                "k",
+                &[
+                    ("column1", "bigint"),
+                    ("column2", "text"),
+                    ("column3", "text"),
+                ],
+            )
         }
     };
     script.push(&format!(
@@ -709,12 +717,56 @@ fn stored_messages<'q>(
 /// per connection, where a VALUES list of parameters is a statement of its own for each
 /// size, more than a connection keeps prepared (a miss costs a round trip to prepare it
 /// again). SQLite keeps its VALUES lists: its JSON functions cost more than they save.
-fn json_rows(alias: &str, columns: &[&str]) -> String {
+fn json_rows(alias: &str, columns: &[(&str, &str)]) -> String {
+    let typed: Vec<String> = columns
+        .iter()
+        .map(|(name, kind)| format!("{name} {kind}"))
+        .collect();
     format!(
         "json_to_recordset($1::json) AS {alias} ({})",
-        columns.join(", ")
+        typed.join(", ")
     )
 }
+
+/// The names of `columns` (name, type), separated by commas.
+fn column_names(columns: &[(&str, &str)]) -> String {
+    columns
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Pushes SQLite's insert of `len` rows of `width` values from a VALUES list padded to
+/// [`statement_rows`] with rows of nulls it leaves out; answers the padded size.
+fn push_padded_insert(script: &mut Script<'_>, insert: &str, len: usize, width: usize) -> usize {
+    let size = statement_rows(Backend::Sqlite, len);
+    let rows = Placeholders::new(Backend::Sqlite).rows(size, width);
+    script.push(&format!(
+        "{insert} SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL"
+    ));
+    size
+}
+
+/// A message's columns as a batch inserts them, with their types for PostgreSQL.
+const MESSAGE_ROW: [(&str, &str); 8] = [
+    ("conversation_id", "bigint"),
+    ("tenant_id", "bigint"),
+    ("seq", "bigint"),
+    ("sender_kind", "text"),
+    ("sender_id", "bigint"),
+    ("client_message_id", "text"),
+    ("content", "text"),
+    ("created_at", "bigint"),
+];
+
+/// A delivery's columns that differ from row to row (the rest are the same for all).
+const DELIVERY_ROW: [(&str, &str); 4] = [
+    ("conversation_id", "bigint"),
+    ("seq", "bigint"),
+    ("tenant_id", "bigint"),
+    ("channel_id", "bigint"),
+];
 
 /// The stored messages read by [`stored_messages`], by the key of the append they answer.
 fn stored_by_key<'a>(
@@ -895,14 +947,10 @@ fn insert_messages<'q>(
         _ => None,
     };
     let script = scripts.next();
-    let insert = "INSERT INTO messages (conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at)";
+    let insert = format!("INSERT INTO messages ({})", column_names(&MESSAGE_ROW));
     match backend {
         Backend::Sqlite => {
-            let size = statement_rows(backend, stored.len());
-            let rows = Placeholders::new(backend).rows(size, 8);
-            script.push(&format!(
-                "{insert} SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL"
-            ));
+            let size = push_padded_insert(script, &insert, stored.len(), MESSAGE_ROW.len());
             for row in padded_with_none(&stored, size) {
                 let append = row.map(|&(append, _)| append);
                 let content = append.map(|a| to_json(&a.message.content)).transpose()?;
@@ -931,22 +979,8 @@ fn insert_messages<'q>(
                 }));
             }
             script.bind(to_json(&rows)?)?;
-            let rows = json_rows(
-                "v",
-                &[
-                    "conversation_id bigint",
-                    "tenant_id bigint",
-                    "seq bigint",
-                    "sender_kind text",
-                    "sender_id bigint",
-                    "client_message_id text",
-                    "content text",
-                    "created_at bigint",
-                ],
-            );
-            script.push(&format!(
-                "{insert} SELECT conversation_id, tenant_id, seq, sender_kind, sender_id, client_message_id, content, created_at FROM {rows}"
-            ));
+            let (names, rows) = (column_names(&MESSAGE_ROW), json_rows("v", &MESSAGE_ROW));
+            script.push(&format!("{insert} SELECT {names} FROM {rows}"));
         }
     }
     Ok(())
@@ -985,15 +1019,13 @@ fn queue_deliveries(
         queued[index] = true;
     }
     let script = scripts.next();
-    let insert = "INSERT INTO deliveries (conversation_id, seq, tenant_id, channel_id, state, next_attempt_at, created_at, updated_at)";
+    let keys = column_names(&DELIVERY_ROW);
+    let insert =
+        format!("INSERT INTO deliveries ({keys}, state, next_attempt_at, created_at, updated_at)");
     let pending = DeliveryState::Pending.as_str();
     match backend {
         Backend::Sqlite => {
-            let size = statement_rows(backend, deliveries.len());
-            let rows = Placeholders::new(backend).rows(size, 8);
-            script.push(&format!(
-                "{insert} SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL"
-            ));
+            let size = push_padded_insert(script, &insert, deliveries.len(), 8);
             for delivery in padded_with_none(&deliveries, size) {
                 let append = delivery.map(|&(index, _, _)| &batch[index]);
                 let at = delivery.map(|_| now);
@@ -1022,17 +1054,9 @@ fn queue_deliveries(
             script.bind(to_json(&rows)?)?;
             script.bind(pending)?;
             script.bind(now)?;
-            let rows = json_rows(
-                "v",
-                &[
-                    "conversation_id bigint",
-                    "seq bigint",
-                    "tenant_id bigint",
-                    "channel_id bigint",
-                ],
-            );
+            let rows = json_rows("v", &DELIVERY_ROW);
             script.push(&format!(
-                "{insert} SELECT conversation_id, seq, tenant_id, channel_id, $2, $3, $3, $3 FROM {rows}"
+                "{insert} SELECT {keys}, $2, $3, $3, $3 FROM {rows}"
             ));
         }
     }
