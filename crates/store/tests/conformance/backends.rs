@@ -35,6 +35,19 @@ pub async fn on_postgres(scenario: Scenario) {
     .await;
 }
 
+pub type ScenarioWithAddress = fn(Arc<Store>, String) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Runs the scenario on a new PostgreSQL database, telling it the database's address
+/// too: for a scenario that writes beside the store, as another node would.
+pub async fn on_postgres_with_address(scenario: ScenarioWithAddress) {
+    in_postgres_database(|url| async move {
+        let store = Arc::new(Store::open(&url, options()).await.unwrap());
+        scenario(store.clone(), url).await;
+        store.close().await;
+    })
+    .await;
+}
+
 pub type ClusterScenario = fn(Arc<Store>, Arc<Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Runs the scenario on two nodes of a cluster: two stores with node ids of their own on

@@ -61,6 +61,18 @@ conformance!(
 /// Scenarios of several nodes sharing one database, which only PostgreSQL serves.
 mod postgres_cluster {
     #[tokio::test]
+    async fn a_conversation_closed_while_a_message_is_stored_refuses_it() {
+        crate::backends::on_postgres_with_address(|store, url| {
+            Box::pin(
+                crate::scenarios::a_conversation_closed_while_a_message_is_stored_refuses_it(
+                    store, url,
+                ),
+            )
+        })
+        .await;
+    }
+
+    #[tokio::test]
     async fn nodes_of_a_cluster_never_share_skip_or_repeat_a_number() {
         crate::backends::on_postgres_cluster(|first, second| {
             Box::pin(

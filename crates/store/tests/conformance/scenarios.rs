@@ -1041,6 +1041,67 @@ mod conversations {
         appends_from_eight_writers(&[first, second], tenant, id).await;
     }
 
+    /// Another node closes a conversation while this one stores a message to it: the
+    /// other node's transaction holds the conversation from before the message is read
+    /// until after it is closed, so the message's write waits for it, finds the
+    /// conversation changed and the message is refused, not stored after the close.
+    pub async fn a_conversation_closed_while_a_message_is_stored_refuses_it(
+        store: Arc<Store>,
+        url: String,
+    ) {
+        use sqlx::{Connection, Executor};
+        let (tenant, id) = conversation(&store, "acme").await;
+        let mut other_node = sqlx::AnyConnection::connect(&url).await.unwrap();
+        let mut watcher = sqlx::AnyConnection::connect(&url).await.unwrap();
+        other_node.execute("BEGIN").await.unwrap();
+        let hold = format!(
+            "SELECT id FROM conversations WHERE id = {} FOR UPDATE",
+            id.0
+        );
+        other_node.execute(hold.as_str()).await.unwrap();
+        let append = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .tenant(tenant)
+                    .append_message(id, text("late", Sender::Customer))
+                    .await
+            }
+        });
+        let waiting_for_a_lock = "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while sqlx::query_scalar::<_, i64>(waiting_for_a_lock)
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap()
+            == 0
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the message's write never waited for the conversation"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let close = format!(
+            "UPDATE conversations SET state = 'closed', agent_id = NULL, closed_at = 1 WHERE id = {}",
+            id.0
+        );
+        other_node.execute(close.as_str()).await.unwrap();
+        other_node.execute("COMMIT").await.unwrap();
+        rejected_on(append.await.unwrap(), "conversationId");
+        assert_eq!(
+            store
+                .tenant(tenant)
+                .conversation(id)
+                .await
+                .unwrap()
+                .last_seq,
+            0,
+            "nothing stored after the close"
+        );
+    }
+
     /// Eight writers, spread over `nodes`, append 25 messages each to conversation `id`;
     /// writers 0 and 1 send the same client ids, as a client retrying on two connections.
     async fn appends_from_eight_writers(
