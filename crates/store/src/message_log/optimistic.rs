@@ -29,8 +29,8 @@ use switchboard_domain::ConversationId;
 use super::{
     answers, appends_stored, column_names, conversation_sequences, deliveries_of, delivery_insert,
     delivery_rows_json, json_rows, judge, message_rows_json, queued_flags, Append, Appended,
-    ConversationSequence, Outcome, Script, CONVERSATIONS_COLUMN, CONVERSATION_FIELDS, DELIVERY_ROW,
-    MESSAGE_ROW, SEQUENCES_COLUMN,
+    ConversationSequence, Delivery, Outcome, Script, CONVERSATIONS_COLUMN, CONVERSATION_FIELDS,
+    DELIVERY_ROW, MESSAGE_ROW, SEQUENCES_COLUMN,
 };
 use crate::conversations::last_seq_of;
 use crate::error::{Result, StoreError};
@@ -95,11 +95,13 @@ pub(super) async fn run_batch(
     let refused = outcomes
         .iter()
         .any(|outcome| matches!(outcome, Outcome::UnknownConversation | Outcome::Ended));
-    if refused || !write_if_unchanged(conn, batch, &outcomes, &conversations, now).await? {
+    let deliveries = deliveries_of(batch, &outcomes, &conversations);
+    if refused
+        || !write_if_unchanged(conn, batch, &outcomes, &deliveries, &conversations, now).await?
+    {
         remembered.forget(&ids);
         return Ok(None);
     }
-    let deliveries = deliveries_of(batch, &outcomes, &conversations);
     let queued = queued_flags(batch, &deliveries);
     remembered.learn(conversations);
     Ok(Some(answers(batch, &outcomes, &queued, now)))
@@ -130,6 +132,7 @@ async fn write_if_unchanged(
     conn: &mut AnyConnection,
     batch: &[Append],
     outcomes: &[Outcome],
+    deliveries: &[Delivery],
     conversations: &HashMap<ConversationId, ConversationSequence>,
     now: i64,
 ) -> Result<bool> {
@@ -150,10 +153,7 @@ async fn write_if_unchanged(
     let mut write = Script::new();
     write.bind(to_json(&expected)?)?;
     write.bind(message_rows_json(&stored, now)?)?;
-    write.bind(delivery_rows_json(
-        batch,
-        &deliveries_of(batch, outcomes, conversations),
-    )?)?;
+    write.bind(delivery_rows_json(batch, deliveries)?)?;
     write.bind(DeliveryState::Pending.as_str())?;
     write.bind(now)?;
     write.push(&conditional_insert());
