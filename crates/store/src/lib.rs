@@ -28,6 +28,7 @@ mod text;
 mod widget;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -129,8 +130,17 @@ impl Store {
         }
         let secrets = sealing::SecretBox::new(&options.secret_key);
         let file_link_key = sealing::derive_key(&options.secret_key, "file links");
-        let messages = message_log::MessageLog::start(write.clone(), backend);
-        let checkpoints = checkpoints.map(checkpoints::Checkpointer::start);
+        let checkpoints = match checkpoints {
+            Some(pool) => Some((pool, checkpoints::database_file(&write).await?)),
+            None => None,
+        };
+        let handover = checkpoints.as_ref().map(|_| Arc::default());
+        let messages = message_log::MessageLog::start(write.clone(), backend, handover.clone());
+        let checkpoints = checkpoints
+            .zip(handover)
+            .map(|((pool, database), handover)| {
+                checkpoints::Checkpointer::start(pool, database, handover)
+            });
         Ok(Self {
             messages,
             write,
@@ -186,6 +196,9 @@ impl Store {
             checkpoints.close().await;
         }
         self.read.close().await;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.release_file();
+        }
     }
 
     fn next_id(&self) -> i64 {

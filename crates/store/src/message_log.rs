@@ -28,6 +28,7 @@ use switchboard_domain::time::Timestamp;
 use switchboard_domain::{ChannelId, ConversationId, EmployeeId, Rule, TenantId, ValidationError};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::checkpoints;
 use crate::conversations::{last_seq_of, message_from_row, Appended, MESSAGE_COLUMNS};
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
@@ -128,8 +129,13 @@ pub(crate) struct MessageLog {
 }
 
 impl MessageLog {
-    /// Starts the writer tasks on the current Tokio runtime.
-    pub(crate) fn start(pool: AnyPool, backend: Backend) -> Self {
+    /// Starts the writer tasks on the current Tokio runtime. On SQLite the writer
+    /// finishes the checkpoints `handover` asks for between its batches.
+    pub(crate) fn start(
+        pool: AnyPool,
+        backend: Backend,
+        handover: Option<Arc<checkpoints::Handover>>,
+    ) -> Self {
         let listener = ListenerSlot::default();
         let count = match backend {
             Backend::Sqlite => 1,
@@ -143,6 +149,7 @@ impl MessageLog {
                     backend,
                     waiting,
                     listener.clone(),
+                    handover.clone(),
                 ));
                 appends
             })
@@ -215,12 +222,13 @@ const ANNOUNCING: usize = 2;
 
 /// Stores batches one after the other while a task of its own announces and answers the
 /// committed ones, in commit order: telling agents and watchers of one batch overlaps
-/// storing the next.
+/// storing the next, and finishing a checkpoint too.
 async fn write_batches(
     pool: AnyPool,
     backend: Backend,
     mut waiting: mpsc::UnboundedReceiver<Request>,
     listener: ListenerSlot,
+    handover: Option<Arc<checkpoints::Handover>>,
 ) {
     let (committed, to_announce) = mpsc::channel(ANNOUNCING);
     let announcing = tokio::spawn(announce(to_announce, listener));
@@ -254,6 +262,9 @@ async fn write_batches(
         if committed.send(batch).await.is_err() {
             tracing::error!("the task announcing committed messages has stopped");
             return;
+        }
+        if handover.as_ref().is_some_and(|handover| handover.take()) {
+            checkpoints::finish(&writer.pool).await;
         }
     }
     drop(committed);
