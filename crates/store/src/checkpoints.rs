@@ -35,7 +35,7 @@ pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 80_000;
 #[derive(Clone, Copy)]
 struct Restart {
     /// From this length on, in frames.
-    from_pages: i64,
+    from_frames: i64,
     /// A pass that copied fewer new frames than this leaves about as few to the writer.
     little_left: i64,
     /// Passes at most, one after the other, to get there.
@@ -44,9 +44,9 @@ struct Restart {
 
 /// About 160 MiB of log, two seconds of steady chat at 5,000 messages/s (as long as
 /// before): in interleaved runs its steady p99 was lower than with a quarter of it,
-/// which starts over four times as often (6.6–9.1 against 8.2–11.7 ms, 2026-12-02).
+/// which starts over four times as often (6.6–9.1 against 7.8–11.7 ms, 2026-12-02).
 const RESTART: Restart = Restart {
-    from_pages: 40_000,
+    from_frames: 40_000,
     little_left: 512,
     passes: 8,
 };
@@ -185,7 +185,7 @@ async fn catch_up(
         copied = last.copied,
         "write-ahead log checkpointed"
     );
-    if last.log < restart.from_pages {
+    if last.log < restart.from_frames {
         return Ok(());
     }
     for _ in 0..restart.passes {
@@ -265,7 +265,7 @@ mod tests {
     }
 
     const SOON: Restart = Restart {
-        from_pages: 8,
+        from_frames: 8,
         little_left: 64,
         passes: 4,
     };
@@ -299,7 +299,7 @@ mod tests {
         commit_notes(&write, 1).await;
         let after = checkpoint(&checkpoints).await.expect("a pass");
         assert!(
-            (1..SOON.from_pages).contains(&after.log),
+            (1..SOON.from_frames).contains(&after.log),
             "the commit after the writer's checkpoint starts the log over: {} frames",
             after.log
         );
