@@ -61,7 +61,8 @@ pub(crate) struct Handover(AtomicBool);
 impl Handover {
     /// Whether a checkpoint waits to be finished, clearing the request.
     pub(crate) fn take(&self) -> bool {
-        self.0.swap(false, Ordering::AcqRel)
+        // Read first: asked after every batch, it is rarely set.
+        self.0.load(Ordering::Acquire) && self.0.swap(false, Ordering::AcqRel)
     }
 
     fn offer(&self) {
@@ -95,18 +96,30 @@ pub(crate) struct Checkpointer {
     /// closed only by [`Checkpointer::release_file`] once every connection is closed,
     /// and never if the store is dropped without closing.
     database: Mutex<Option<Arc<File>>>,
+    handover: Arc<Handover>,
 }
 
 impl Checkpointer {
     /// `database` is `None` for a database in memory.
-    pub(crate) fn start(pool: AnyPool, database: Option<File>, handover: Arc<Handover>) -> Self {
+    pub(crate) fn start(pool: AnyPool, database: Option<File>) -> Self {
         let database = database.map(Arc::new);
-        let task = tokio::spawn(copy_while_open(pool.clone(), database.clone(), handover));
+        let handover = Arc::<Handover>::default();
+        let task = tokio::spawn(copy_while_open(
+            pool.clone(),
+            database.clone(),
+            handover.clone(),
+        ));
         Self {
             pool,
             task: task.abort_handle(),
             database: Mutex::new(database),
+            handover,
         }
+    }
+
+    /// The requests for the message writer to finish a checkpoint.
+    pub(crate) fn handover(&self) -> Arc<Handover> {
+        self.handover.clone()
     }
 
     pub(crate) async fn close(&self) {

@@ -28,7 +28,6 @@ mod text;
 mod widget;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -131,16 +130,16 @@ impl Store {
         let secrets = sealing::SecretBox::new(&options.secret_key);
         let file_link_key = sealing::derive_key(&options.secret_key, "file links");
         let checkpoints = match checkpoints {
-            Some(pool) => Some((pool, checkpoints::database_file(&write).await?)),
+            Some(pool) => {
+                let database = checkpoints::database_file(&write).await?;
+                Some(checkpoints::Checkpointer::start(pool, database))
+            }
             None => None,
         };
-        let handover = checkpoints.as_ref().map(|_| Arc::default());
-        let messages = message_log::MessageLog::start(write.clone(), backend, handover.clone());
-        let checkpoints = checkpoints
-            .zip(handover)
-            .map(|((pool, database), handover)| {
-                checkpoints::Checkpointer::start(pool, database, handover)
-            });
+        let handover = checkpoints
+            .as_ref()
+            .map(checkpoints::Checkpointer::handover);
+        let messages = message_log::MessageLog::start(write.clone(), backend, handover);
         Ok(Self {
             messages,
             write,
