@@ -3,8 +3,8 @@
 //! is committed. A sync to disk costs about the same for one message as for hundreds, so
 //! under load the appends of a whole burst share one, instead of queueing behind a sync
 //! each. SQLite has one writer task; PostgreSQL, which takes concurrent writers, two,
-//! each with conversations of its own; there a batch is one statement, judged on what
-//! its task remembers of its conversations ([`optimistic`]).
+//! each with conversations of its own. A batch is judged on what its task remembers of
+//! its conversations and written in one round trip to the database ([`optimistic`]).
 //!
 //! Each append is still judged on its own: a message whose conversation is unknown or has
 //! ended is refused without touching the others, and a client message id seen before —
@@ -350,19 +350,20 @@ impl Writer {
 
     async fn try_batch(&mut self, batch: &[Append]) -> Result<Vec<Result<Appended>>> {
         let mut conn = self.pool.acquire().await?;
-        if self.backend == Backend::Postgres {
-            if let Some(answers) =
-                optimistic::run_batch(&mut conn, batch, &mut self.remembered).await?
-            {
-                return Ok(answers);
-            }
-            tracing::debug!(
-                appends = batch.len(),
-                "a batch to judge again after its conversations were locked"
-            );
-        }
+        let judged =
+            optimistic::run_batch(&mut conn, self.backend, batch, &mut self.remembered).await;
         // The batch's scripts begin and commit the transaction themselves.
-        let outcome = run_batch(&mut conn, self.backend, batch).await;
+        let outcome = match judged {
+            Ok(Some(answers)) => return Ok(answers),
+            Ok(None) => {
+                tracing::debug!(
+                    appends = batch.len(),
+                    "a batch to judge again on what is read after BEGIN"
+                );
+                run_batch(&mut conn, self.backend, batch).await
+            }
+            Err(error) => Err(error),
+        };
         if outcome.is_err() {
             // Nothing to roll back when the failure came before BEGIN or with COMMIT,
             // which SQLite answers with an error and PostgreSQL with a warning; so on
@@ -405,12 +406,11 @@ fn client_key(append: &Append) -> ClientKey<'_> {
     )
 }
 
-/// Reads what the batch needs, judges each append, writes, in one transaction: on
-/// SQLite as two scripts (the reads after BEGIN, the writes before COMMIT), two round
-/// trips to the connection's thread instead of six; on PostgreSQL, where a batch is
-/// stored this way only when [`optimistic`]'s one statement could not, in four round
-/// trips (BEGIN with the reads that need only the conversations' ids, the stored
-/// messages, the writes, COMMIT).
+/// Reads what the batch needs, judges each append, writes, in one transaction, for a
+/// batch that [`optimistic`]'s one round trip could not store: on SQLite as two scripts
+/// (the reads after BEGIN, the writes before COMMIT), two round trips to the
+/// connection's thread instead of six; on PostgreSQL in four round trips (BEGIN with the
+/// reads that need only the conversations' ids, the stored messages, the writes, COMMIT).
 async fn run_batch(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -428,21 +428,17 @@ async fn run_batch(
     last_sequences(reads.next_literal(), backend, &ids, size)?;
     stored_messages(reads.next(), backend, batch, size)?;
     let mut stored_rows = Vec::new();
-    let (mut states, mut sequences) = (String::new(), String::new());
+    let mut documents = ConversationDocuments::default();
     for script in reads.finish(None) {
         // On SQLite the reads answer in one list; the conversations and their sequence
         // numbers come as one row each.
         for row in script.fetch_all(&mut *conn).await? {
-            if row.try_column(CONVERSATIONS_COLUMN).is_ok() {
-                states = row.try_get(CONVERSATIONS_COLUMN)?;
-            } else if row.try_column(SEQUENCES_COLUMN).is_ok() {
-                sequences = row.try_get(SEQUENCES_COLUMN)?;
-            } else {
+            if !documents.take(&row)? {
                 stored_rows.push(row);
             }
         }
     }
-    let mut conversations = conversation_sequences(&states, &sequences)?;
+    let mut conversations = documents.conversations()?;
     let stored_before = stored_by_key(batch, &stored_rows)?;
     let outcomes = judge(batch, &stored_before, &mut conversations);
     let mut writes = Scripts::new(backend, None);
@@ -781,12 +777,20 @@ fn column_names(columns: &[(&str, &str)]) -> String {
 }
 
 /// Pushes SQLite's insert of `len` rows of `width` values from a VALUES list padded to
-/// [`statement_rows`] with rows of nulls it leaves out; answers the padded size.
-fn push_padded_insert(script: &mut Script<'_>, insert: &str, len: usize, width: usize) -> usize {
+/// [`statement_rows`] with rows of nulls it leaves out, inserting only if `condition`
+/// holds (its parameters come after the rows'); answers the padded size.
+fn push_padded_insert(
+    script: &mut Script<'_>,
+    insert: &str,
+    len: usize,
+    width: usize,
+    condition: Option<&str>,
+) -> usize {
     let size = statement_rows(Backend::Sqlite, len);
     let rows = Placeholders::new(Backend::Sqlite).rows(size, width);
+    let condition = condition.map(|c| format!(" AND {c}")).unwrap_or_default();
     script.push(&format!(
-        "{insert} SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL"
+        "{insert} SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL{condition}"
     ));
     size
 }
@@ -933,6 +937,35 @@ fn last_sequences(
     Ok(())
 }
 
+/// The documents [`conversation_states`] and [`last_sequences`] answer, each in a column
+/// of its own, in one row or two.
+#[derive(Default)]
+struct ConversationDocuments {
+    states: String,
+    sequences: String,
+}
+
+impl ConversationDocuments {
+    /// Takes the documents `row` holds; answers whether it held any.
+    fn take(&mut self, row: &AnyRow) -> Result<bool> {
+        let mut held = false;
+        for (column, document) in [
+            (CONVERSATIONS_COLUMN, &mut self.states),
+            (SEQUENCES_COLUMN, &mut self.sequences),
+        ] {
+            if row.try_column(column).is_ok() {
+                *document = row.try_get(column)?;
+                held = true;
+            }
+        }
+        Ok(held)
+    }
+
+    fn conversations(&self) -> Result<HashMap<ConversationId, ConversationSequence>> {
+        conversation_sequences(&self.states, &self.sequences)
+    }
+}
+
 /// A conversation as [`conversation_states`] reads it.
 #[derive(serde::Deserialize)]
 struct ConversationRecord(i64, i64, i64, String, String, Option<i64>);
@@ -980,28 +1013,48 @@ fn insert_messages<'q>(
         return Ok(());
     }
     let script = scripts.next();
-    let insert = format!("INSERT INTO messages ({})", column_names(&MESSAGE_ROW));
     match backend {
         Backend::Sqlite => {
-            let size = push_padded_insert(script, &insert, stored.len(), MESSAGE_ROW.len());
-            for row in padded_with_none(&stored, size) {
-                let append = row.map(|&(append, _)| append);
-                let content = append.map(|a| to_json(&a.message.content)).transpose()?;
-                script.bind(append.map(|a| a.conversation.0))?;
-                script.bind(append.map(|a| a.tenant.0))?;
-                script.bind(row.map(|&(_, seq)| seq))?;
-                script.bind(append.map(|a| a.message.sender.kind()))?;
-                script.bind(append.and_then(sender_id_of))?;
-                script.bind(append.map(|a| a.message.client_message_id.as_str()))?;
-                script.bind(content)?;
-                script.bind(row.map(|_| now))?;
-            }
+            let size = push_padded_insert(
+                script,
+                &message_insert(),
+                stored.len(),
+                MESSAGE_ROW.len(),
+                None,
+            );
+            bind_message_rows(script, &stored, size, now)?;
         }
         Backend::Postgres => {
             script.bind(message_rows_json(&stored, now)?)?;
             let (names, rows) = (column_names(&MESSAGE_ROW), json_rows(1, "v", &MESSAGE_ROW));
-            script.push(&format!("{insert} SELECT {names} FROM {rows}"));
+            script.push(&format!("{} SELECT {names} FROM {rows}", message_insert()));
         }
+    }
+    Ok(())
+}
+
+fn message_insert() -> String {
+    format!("INSERT INTO messages ({})", column_names(&MESSAGE_ROW))
+}
+
+/// Binds the rows of SQLite's insert of `stored`, padded to `size` with rows of nulls.
+fn bind_message_rows<'q>(
+    script: &mut Script<'q>,
+    stored: &[(&'q Append, i64)],
+    size: usize,
+    now: i64,
+) -> Result<()> {
+    for row in padded_with_none(stored, size) {
+        let append = row.map(|&(append, _)| append);
+        let content = append.map(|a| to_json(&a.message.content)).transpose()?;
+        script.bind(append.map(|a| a.conversation.0))?;
+        script.bind(append.map(|a| a.tenant.0))?;
+        script.bind(row.map(|&(_, seq)| seq))?;
+        script.bind(append.map(|a| a.message.sender.kind()))?;
+        script.bind(append.and_then(sender_id_of))?;
+        script.bind(append.map(|a| a.message.client_message_id.as_str()))?;
+        script.bind(content)?;
+        script.bind(row.map(|_| now))?;
     }
     Ok(())
 }
@@ -1064,19 +1117,8 @@ fn queue_deliveries(
     let pending = DeliveryState::Pending.as_str();
     match backend {
         Backend::Sqlite => {
-            let size = push_padded_insert(script, &insert, deliveries.len(), 8);
-            for delivery in padded_with_none(&deliveries, size) {
-                let append = delivery.map(|&(index, _, _)| &batch[index]);
-                let at = delivery.map(|_| now);
-                script.bind(append.map(|a| a.conversation.0))?;
-                script.bind(delivery.map(|&(_, seq, _)| seq))?;
-                script.bind(append.map(|a| a.tenant.0))?;
-                script.bind(delivery.map(|&(_, _, channel)| channel.0))?;
-                script.bind(delivery.map(|_| pending))?;
-                script.bind(at)?;
-                script.bind(at)?;
-                script.bind(at)?;
-            }
+            let size = push_padded_insert(script, &insert, deliveries.len(), DELIVERY_WIDTH, None);
+            bind_delivery_rows(script, batch, &deliveries, size, now)?;
         }
         Backend::Postgres => {
             script.bind(delivery_rows_json(batch, &deliveries)?)?;
@@ -1089,6 +1131,34 @@ fn queue_deliveries(
         }
     }
     Ok(queued)
+}
+
+/// The values of a delivery as SQLite's insert of [`delivery_insert`] takes them.
+const DELIVERY_WIDTH: usize = DELIVERY_ROW.len() + 4;
+
+/// Binds the rows of SQLite's insert of `deliveries`, pending as of `now`, padded to
+/// `size` with rows of nulls.
+fn bind_delivery_rows(
+    script: &mut Script<'_>,
+    batch: &[Append],
+    deliveries: &[Delivery],
+    size: usize,
+    now: i64,
+) -> Result<()> {
+    let pending = DeliveryState::Pending.as_str();
+    for delivery in padded_with_none(deliveries, size) {
+        let append = delivery.map(|&(index, _, _)| &batch[index]);
+        let at = delivery.map(|_| now);
+        script.bind(append.map(|a| a.conversation.0))?;
+        script.bind(delivery.map(|&(_, seq, _)| seq))?;
+        script.bind(append.map(|a| a.tenant.0))?;
+        script.bind(delivery.map(|&(_, _, channel)| channel.0))?;
+        script.bind(delivery.map(|_| pending))?;
+        script.bind(at)?;
+        script.bind(at)?;
+        script.bind(at)?;
+    }
+    Ok(())
 }
 
 /// A message to queue for delivery: its index in the batch, its sequence number, its

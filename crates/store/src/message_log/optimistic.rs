@@ -1,41 +1,48 @@
-//! PostgreSQL's batch as one statement, without a transaction around it, judged on what
-//! the writer task remembers of its conversations.
+//! A message batch judged on what the writer task remembers of its conversations, and
+//! written, in one round trip to the database, only if they are still as remembered.
 //!
-//! The locking batch ([`super::run_batch`]) takes four round trips to the server: BEGIN
-//! with the lock and the reads, the read of stored client ids, the writes, COMMIT. On
-//! two cores shared with the generator and PostgreSQL's backends each is two wake-ups of
-//! processes waiting for a turn. A writer task is the only one of its node to store
-//! messages of its conversations, so it knows their last sequence numbers from its own
-//! writes, and their state and agent from when it last read them. A batch is judged on
-//! that and written by one statement that locks its conversations, checks that their
-//! state and agent are still the ones it was judged on, and inserts only then,
-//! committing as it ends; conversations it does not know yet are read first, in one
-//! more statement.
+//! The locking batch ([`super::run_batch`]) reads what it judges on after BEGIN: on
+//! PostgreSQL four round trips to the server (BEGIN with the lock and the reads, the read
+//! of stored client ids, the writes, COMMIT), on SQLite two to the connection's thread.
+//! On two cores shared with the generator and the database each round trip is two
+//! wake-ups of threads waiting for a turn. A writer task
+//! is the only one of its node to store messages of its conversations, so it knows their
+//! last sequence numbers from its own writes, and their state and agent from when it last
+//! read them. A batch is judged on that and written by one script that checks that their
+//! state and agent are still the ones it was judged on, and inserts only then: on
+//! PostgreSQL one statement that locks the conversations and commits as it ends, on
+//! SQLite a transaction (its one writer at a time keeps the conversations as checked
+//! until the commit). Conversations the task does not know yet are read first, in one
+//! more round trip.
 //!
 //! What else could have changed is guarded by the constraints: a sequence number or a
 //! client id that another node of a cluster (or a client's retry) stored in the meantime
 //! fails the write with a unique violation, and nothing of it is stored. A stale batch,
 //! and one with an append to refuse (which may be a conversation changed since it was
 //! read: an agent's first reply after the assignment), are stored the locking way,
-//! which reads everything after the lock and tells duplicates; the task then forgets
+//! which reads everything after BEGIN and tells duplicates; the task then forgets
 //! their conversations and reads them again when it next needs them.
 
 use std::collections::HashMap;
 
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Executor, Row};
 use switchboard_domain::delivery::DeliveryState;
 use switchboard_domain::ConversationId;
 
 use super::{
-    answers, appends_stored, column_names, conversation_sequences, deliveries_of, delivery_insert,
-    delivery_rows_json, json_rows, judge, message_rows_json, queued_flags, Append, Appended,
-    ConversationSequence, Delivery, Outcome, Script, CONVERSATIONS_COLUMN, CONVERSATION_FIELDS,
-    DELIVERY_ROW, MESSAGE_ROW, SEQUENCES_COLUMN,
+    answers, appends_stored, bind_delivery_rows, bind_message_rows, column_names,
+    conversation_states, deliveries_of, delivery_insert, delivery_rows_json, json_rows, judge,
+    last_sequences, message_insert, message_rows_json, push_padded_insert, queued_flags,
+    repeating_last, statement_rows, Append, Appended, ConversationDocuments, ConversationSequence,
+    Delivery, Outcome, Script, CONVERSATIONS_COLUMN, CONVERSATION_FIELDS, DELIVERY_ROW,
+    DELIVERY_WIDTH, MESSAGE_ROW, SEQUENCES_COLUMN,
 };
 use crate::conversations::last_seq_of;
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
+use crate::scoped::Placeholders;
 use crate::text::to_json;
+use crate::Backend;
 
 /// Past this many conversations a writer task forgets them all and reads them again as
 /// they come: a conversation takes about a hundred bytes.
@@ -65,6 +72,7 @@ impl Remembered {
 /// The batch's answers, or `None` when it has to be stored the locking way.
 pub(super) async fn run_batch(
     conn: &mut AnyConnection,
+    backend: Backend,
     batch: &[Append],
     remembered: &mut Remembered,
 ) -> Result<Option<Vec<Result<Appended>>>> {
@@ -76,13 +84,14 @@ pub(super) async fn run_batch(
         .filter(|id| !remembered.conversations.contains_key(&ConversationId(*id)))
         .collect();
     if !unknown.is_empty() {
-        let rows = read_conversations(&unknown)?.fetch_all(&mut *conn).await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Corrupt("the conversations' read answered no row".into()))?;
-        let states: String = row.try_get(CONVERSATIONS_COLUMN)?;
-        let sequences: String = row.try_get(SEQUENCES_COLUMN)?;
-        remembered.learn(conversation_sequences(&states, &sequences)?);
+        let mut documents = ConversationDocuments::default();
+        for row in read_conversations(backend, &unknown)?
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            documents.take(&row)?;
+        }
+        remembered.learn(documents.conversations()?);
     }
     let mut conversations: HashMap<ConversationId, ConversationSequence> = ids
         .iter()
@@ -97,7 +106,16 @@ pub(super) async fn run_batch(
         .any(|outcome| matches!(outcome, Outcome::UnknownConversation | Outcome::Ended));
     let deliveries = deliveries_of(batch, &outcomes, &conversations);
     if refused
-        || !write_if_unchanged(conn, batch, &outcomes, &deliveries, &conversations, now).await?
+        || !write_if_unchanged(
+            conn,
+            backend,
+            batch,
+            &outcomes,
+            &deliveries,
+            &conversations,
+            now,
+        )
+        .await?
     {
         remembered.forget(&ids);
         return Ok(None);
@@ -108,10 +126,16 @@ pub(super) async fn run_batch(
 }
 
 /// The conversations `ids` and their last sequence numbers, as the locking batch reads
-/// them (one JSON document each) but without the lock, in one statement whose text is
-/// the same for any number of them.
-fn read_conversations<'q>(ids: &[i64]) -> Result<Script<'q>> {
+/// them (one JSON document each) but without the lock: on PostgreSQL in one statement
+/// whose text is the same for any number of them.
+fn read_conversations<'q>(backend: Backend, ids: &[i64]) -> Result<Script<'q>> {
     let mut script = Script::new();
+    if backend == Backend::Sqlite {
+        let size = statement_rows(backend, ids.len());
+        conversation_states(&mut script, backend, ids, size)?;
+        last_sequences(&mut script, backend, ids, size)?;
+        return Ok(script);
+    }
     script.bind(to_json(&ids)?)?;
     let fields = CONVERSATION_FIELDS.join(", ");
     let last_seq = last_seq_of!("ids.id");
@@ -126,10 +150,21 @@ fn read_conversations<'q>(ids: &[i64]) -> Result<Script<'q>> {
     Ok(script)
 }
 
-/// Stores what the batch was judged to store, in one statement, if its conversations'
+/// What a batch was judged to write, and on what.
+struct Written<'a> {
+    batch: &'a [Append],
+    stored: Vec<(&'a Append, i64)>,
+    deliveries: &'a [Delivery],
+    /// Each conversation's id, state and agent as judged, in id order.
+    expected: Vec<(i64, &'static str, Option<i64>)>,
+    now: i64,
+}
+
+/// Stores what the batch was judged to store, in one round trip, if its conversations'
 /// state and agent are still those it was judged on; answers whether they were.
 async fn write_if_unchanged(
     conn: &mut AnyConnection,
+    backend: Backend,
     batch: &[Append],
     outcomes: &[Outcome],
     deliveries: &[Delivery],
@@ -140,34 +175,117 @@ async fn write_if_unchanged(
     if stored.is_empty() {
         return Ok(true);
     }
-    let expected: Vec<_> = conversations
+    let mut expected: Vec<_> = conversations
         .iter()
         .map(|(id, conversation)| {
-            serde_json::json!({
-                "id": id.0,
-                "state": conversation.state.as_str(),
-                "agent_id": conversation.agent.map(|agent| agent.0),
-            })
+            let agent = conversation.agent.map(|agent| agent.0);
+            (id.0, conversation.state.as_str(), agent)
         })
         .collect();
-    let mut write = Script::new();
-    write.bind(to_json(&expected)?)?;
-    write.bind(message_rows_json(&stored, now)?)?;
-    write.bind(delivery_rows_json(batch, deliveries)?)?;
-    write.bind(DeliveryState::Pending.as_str())?;
-    write.bind(now)?;
-    write.push(&conditional_insert());
+    expected.sort_unstable_by_key(|&(id, _, _)| id);
+    let written = Written {
+        batch,
+        stored,
+        deliveries,
+        expected,
+        now,
+    };
+    let write = match backend {
+        Backend::Postgres => postgres_write(&written)?,
+        Backend::Sqlite => sqlite_write(&written)?,
+    };
     match write.fetch_all(&mut *conn).await {
-        Ok(rows) => Ok(rows
-            .first()
-            .map(|row| row.try_get::<bool, _>(UNCHANGED_COLUMN))
-            .transpose()?
-            .unwrap_or(false)),
+        Ok(rows) => {
+            let Some(row) = rows.first() else {
+                return Ok(false);
+            };
+            Ok(match backend {
+                Backend::Postgres => row.try_get::<bool, _>(UNCHANGED_COLUMN)?,
+                // SQLite answers a comparison as an integer.
+                Backend::Sqlite => row.try_get::<i64, _>(UNCHANGED_COLUMN)? != 0,
+            })
+        }
         Err(StoreError::Database(sqlx::Error::Database(error))) if error.is_unique_violation() => {
+            if backend == Backend::Sqlite {
+                // The failed insert left the transaction open for the locking way's BEGIN.
+                conn.execute("ROLLBACK").await?;
+            }
             Ok(false)
         }
         Err(error) => Err(error),
     }
+}
+
+/// PostgreSQL's write: one statement ([`conditional_insert`]).
+fn postgres_write<'q>(written: &Written<'q>) -> Result<Script<'q>> {
+    let expected: Vec<_> = written
+        .expected
+        .iter()
+        .map(|&(id, state, agent)| serde_json::json!({"id": id, "state": state, "agent_id": agent}))
+        .collect();
+    let mut write = Script::new();
+    write.bind(to_json(&expected)?)?;
+    write.bind(message_rows_json(&written.stored, written.now)?)?;
+    write.bind(delivery_rows_json(written.batch, written.deliveries)?)?;
+    write.bind(DeliveryState::Pending.as_str())?;
+    write.bind(written.now)?;
+    write.push(&conditional_insert());
+    Ok(write)
+}
+
+/// SQLite's write: one script of a transaction whose inserts hold only if the
+/// conversations are as expected, and which answers whether they were. Every list in it
+/// is padded to the size of the messages' (the conversations by repeating the last), so
+/// that there is a text for each size only.
+fn sqlite_write<'q>(written: &Written<'q>) -> Result<Script<'q>> {
+    let backend = Backend::Sqlite;
+    let Written {
+        batch,
+        ref stored,
+        deliveries,
+        ref expected,
+        now,
+    } = *written;
+    let size = statement_rows(backend, stored.len());
+    let unchanged = format!(
+        "(SELECT count(*) FROM (VALUES {}) AS e JOIN conversations c ON c.id = e.column1 \
+         AND c.state = e.column2 AND c.agent_id IS e.column3) = {size}",
+        Placeholders::new(backend).rows(size, 3)
+    );
+    let bind_expected = |script: &mut Script<'q>| -> Result<()> {
+        for &(id, state, agent) in repeating_last(expected, size) {
+            script.bind(id)?;
+            script.bind(state)?;
+            script.bind(agent)?;
+        }
+        Ok(())
+    };
+    let mut write = Script::new();
+    write.push("BEGIN");
+    let rows = push_padded_insert(
+        &mut write,
+        &message_insert(),
+        stored.len(),
+        MESSAGE_ROW.len(),
+        Some(&unchanged),
+    );
+    bind_message_rows(&mut write, stored, rows, now)?;
+    bind_expected(&mut write)?;
+    if !deliveries.is_empty() {
+        let rows = push_padded_insert(
+            &mut write,
+            &delivery_insert(),
+            deliveries.len(),
+            DELIVERY_WIDTH,
+            Some(&unchanged),
+        );
+        bind_delivery_rows(&mut write, batch, deliveries, rows, now)?;
+        bind_expected(&mut write)?;
+    }
+    write.push(&format!("SELECT {unchanged} AS {UNCHANGED_COLUMN}"));
+    bind_expected(&mut write)?;
+    write.push("COMMIT");
+    Ok(write)
 }
 
 /// The column in which [`conditional_insert`] answers.
