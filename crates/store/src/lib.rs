@@ -341,4 +341,65 @@ mod tests {
             "sqlite://./data/switchboard.db"
         );
     }
+
+    /// The rebuild of SQLite's messages table (its conversation checked at commit) keeps
+    /// every message, and the key still holds and still cascades.
+    #[tokio::test]
+    async fn sqlite_messages_survive_their_table_being_built_again() {
+        use sqlx::Executor;
+
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let pool = sqlite_pool(1, 1024)
+            .connect(&url)
+            .await
+            .expect("the database");
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        let before_rebuild = migrator
+            .migrations
+            .iter()
+            .position(|m| m.description.contains("checked at commit"))
+            .expect("the rebuild's migration");
+        let all = migrator.migrations.clone();
+        migrator.migrations = all[..before_rebuild].to_vec().into();
+        migrator
+            .run(&pool)
+            .await
+            .expect("the schema before the rebuild");
+        for statement in [
+            "INSERT INTO tenants (id, name, settings, limits, created_at) VALUES (1, 't', '{}', '{}', 0)",
+            "PRAGMA foreign_keys = OFF",
+            "INSERT INTO conversations (id, tenant_id, channel_id, customer_id, state, created_at, updated_at) \
+             VALUES (7, 1, 1, 1, 'queued', 0, 0)",
+            "PRAGMA foreign_keys = ON",
+            "INSERT INTO messages VALUES (7, 1, 1, 'customer', NULL, 'c1', '{}', 5), (7, 1, 2, 'agent', 3, 'c1', '{}', 6)",
+        ] {
+            pool.execute(statement).await.expect(statement);
+        }
+        migrator.migrations = all;
+        migrator.run(&pool).await.expect("the rebuild");
+
+        let kept: Vec<(i64, String)> =
+            sqlx::query_as("SELECT seq, sender_kind FROM messages ORDER BY seq")
+                .fetch_all(&pool)
+                .await
+                .expect("the messages");
+        assert_eq!(kept, [(1, "customer".into()), (2, "agent".into())]);
+        let orphan = "INSERT INTO messages VALUES (99, 1, 1, 'customer', NULL, 'x', '{}', 5)";
+        assert!(pool.execute(orphan).await.is_err(), "the key still holds");
+        let retry = "INSERT INTO messages VALUES (7, 1, 3, 'customer', NULL, 'c1', '{}', 7)";
+        assert!(
+            pool.execute(retry).await.is_err(),
+            "client ids still unique"
+        );
+        pool.execute("DELETE FROM conversations WHERE id = 7")
+            .await
+            .expect("the conversation deleted");
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+            .fetch_one(&pool)
+            .await
+            .expect("the count");
+        assert_eq!(left, 0, "its messages went with it");
+    }
 }

@@ -25,7 +25,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{AnyConnection, Executor, Row};
+use sqlx::{AnyConnection, Row};
 use switchboard_domain::delivery::DeliveryState;
 use switchboard_domain::ConversationId;
 
@@ -205,11 +205,8 @@ async fn write_if_unchanged(
                 Backend::Sqlite => row.try_get::<i64, _>(UNCHANGED_COLUMN)? != 0,
             })
         }
+        // On SQLite the conflict rolled the transaction back (`INSERT OR ROLLBACK`).
         Err(StoreError::Database(sqlx::Error::Database(error))) if error.is_unique_violation() => {
-            if backend == Backend::Sqlite {
-                // The failed insert left the transaction open for the locking way's BEGIN.
-                conn.execute("ROLLBACK").await?;
-            }
             Ok(false)
         }
         Err(error) => Err(error),
@@ -260,11 +257,15 @@ fn sqlite_write<'q>(written: &Written<'q>) -> Result<Script<'q>> {
         }
         Ok(())
     };
+    // A conflict rolls the transaction back: the inserts keep no statement journal to
+    // undo only themselves (see the migration that checks messages' conversations at
+    // commit), and the batch is stored again the locking way.
+    let or_rollback = |insert: String| insert.replacen("INSERT", "INSERT OR ROLLBACK", 1);
     let mut write = Script::new();
     write.push("BEGIN");
     let rows = push_padded_insert(
         &mut write,
-        &message_insert(),
+        &or_rollback(message_insert()),
         stored.len(),
         MESSAGE_ROW.len(),
         Some(&unchanged),
@@ -274,7 +275,7 @@ fn sqlite_write<'q>(written: &Written<'q>) -> Result<Script<'q>> {
     if !deliveries.is_empty() {
         let rows = push_padded_insert(
             &mut write,
-            &delivery_insert(),
+            &or_rollback(delivery_insert()),
             deliveries.len(),
             DELIVERY_WIDTH,
             Some(&unchanged),
