@@ -5,15 +5,14 @@
 //! PostgreSQL four round trips to the server (BEGIN with the lock and the reads, the read
 //! of stored client ids, the writes, COMMIT), on SQLite two to the connection's thread.
 //! On two cores shared with the generator and the database each round trip is two
-//! wake-ups of threads waiting for a turn. A writer task
-//! is the only one of its node to store messages of its conversations, so it knows their
-//! last sequence numbers from its own writes, and their state and agent from when it last
-//! read them. A batch is judged on that and written by one script that checks that their
-//! state and agent are still the ones it was judged on, and inserts only then: on
-//! PostgreSQL one statement that locks the conversations and commits as it ends, on
-//! SQLite a transaction (its one writer at a time keeps the conversations as checked
-//! until the commit). Conversations the task does not know yet are read first, in one
-//! more round trip.
+//! wake-ups of threads waiting for a turn. A writer task is the only one of its node to
+//! store messages of its conversations, so it knows their last sequence numbers from its
+//! own writes, and their state and agent from when it last read them. A batch is judged
+//! on that and written by one script that checks that their state and agent are still
+//! the ones it was judged on, and inserts only then: on PostgreSQL one statement that
+//! locks the conversations and commits as it ends, on SQLite a transaction (its one
+//! writer at a time keeps the conversations as checked until the commit). Conversations
+//! the task does not know yet are read first, in one more round trip.
 //!
 //! What else could have changed is guarded by the constraints: a sequence number or a
 //! client id that another node of a cluster (or a client's retry) stored in the meantime
@@ -243,7 +242,8 @@ fn sqlite_write<'q>(written: &Written<'q>) -> Result<Script<'q>> {
         ref expected,
         now,
     } = *written;
-    let size = statement_rows(backend, stored.len());
+    // Every conversation has a message stored, so its list is never the longer one.
+    let size = statement_rows(backend, stored.len().max(expected.len()));
     let unchanged = format!(
         "(SELECT count(*) FROM (VALUES {}) AS e JOIN conversations c ON c.id = e.column1 \
          AND c.state = e.column2 AND c.agent_id IS e.column3) = {size}",
