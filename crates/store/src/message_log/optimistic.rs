@@ -230,9 +230,10 @@ fn postgres_write<'q>(written: &Written<'q>) -> Result<Script<'q>> {
 }
 
 /// SQLite's write: one script of a transaction whose inserts hold only if the
-/// conversations are as expected, and which answers whether they were. Every list in it
-/// is padded to the size of the messages' (the conversations by repeating the last), so
-/// that there is a text for each size only.
+/// conversations are as expected, and which answers whether they were: whether the
+/// messages' insert stored any row. Every list in it is padded to the size of the
+/// messages' (the conversations by repeating the last), so that there is a text for each
+/// size only.
 fn sqlite_write<'q>(written: &Written<'q>) -> Result<Script<'q>> {
     let backend = Backend::Sqlite;
     let Written {
@@ -272,6 +273,8 @@ fn sqlite_write<'q>(written: &Written<'q>) -> Result<Script<'q>> {
     );
     bind_message_rows(&mut write, stored, rows, now)?;
     bind_expected(&mut write)?;
+    // The rows the insert just before it stored: the check is not made again.
+    write.push(&format!("SELECT changes() > 0 AS {UNCHANGED_COLUMN}"));
     if !deliveries.is_empty() {
         let rows = push_padded_insert(
             &mut write,
@@ -283,8 +286,6 @@ fn sqlite_write<'q>(written: &Written<'q>) -> Result<Script<'q>> {
         bind_delivery_rows(&mut write, batch, deliveries, rows, now)?;
         bind_expected(&mut write)?;
     }
-    write.push(&format!("SELECT {unchanged} AS {UNCHANGED_COLUMN}"));
-    bind_expected(&mut write)?;
     write.push("COMMIT");
     Ok(write)
 }
