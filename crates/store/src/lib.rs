@@ -91,7 +91,11 @@ impl Store {
         let connect = AnyConnectOptions::from_str(&sqlite_create_mode(url, backend))?;
         let (write, read, checkpoints) = match backend {
             Backend::Sqlite => {
+                // Kept open for the store's life: sqlx closes a connection after 30
+                // minutes by default, and the writer's cache with it.
                 let write = sqlite_pool(1, WRITER_CACHE_KIB)
+                    .max_lifetime(None)
+                    .idle_timeout(None)
                     .connect_with(connect.clone())
                     .await?;
                 let checkpoints = sqlite_pool(1, DEFAULT_CACHE_KIB)
