@@ -296,16 +296,32 @@ impl TenantRouting {
             .into_iter()
             .map(|conversation| (conversation.id, conversation))
             .collect();
+        let mut to_write = Vec::new();
         for action in &decided.actions {
-            self.tell(action, &mut assigned).await;
+            self.tell(action, &mut assigned, &mut to_write);
+        }
+        // Only once every agent of the burst is told: the first conversation of an agent
+        // has its name read, and no agent waits for another's.
+        for notice in to_write {
+            let (conversation, text) = match notice {
+                Notice::Text(conversation, text) => (conversation, text),
+                Notice::Connected(conversation, agent) => {
+                    let name = self.name_of(agent).await;
+                    (conversation, notices::connected(self.locale, &name))
+                }
+            };
+            self.system_message(conversation, text);
         }
         Ok(())
     }
 
-    async fn tell(
+    /// Tells agents and watchers of `action`, and adds the notices it writes in the
+    /// conversation to `to_write`.
+    fn tell(
         &mut self,
         action: &Action,
         assigned: &mut HashMap<ConversationId, Conversation>,
+        to_write: &mut Vec<Notice>,
     ) {
         let agents = self.shared.agents.clone();
         match action {
@@ -314,16 +330,14 @@ impl TenantRouting {
                 notice,
             } => {
                 let text = notices::notice(self.locale, notice);
-                self.system_message(*conversation, text);
+                to_write.push(Notice::Text(*conversation, text));
             }
             Action::Assigned {
                 conversation,
                 agent,
                 ..
             } => {
-                let name = self.name_of(*agent).await;
-                let text = notices::connected(self.locale, &name);
-                self.system_message(*conversation, text);
+                to_write.push(Notice::Connected(*conversation, *agent));
                 if let Some(assigned) = assigned.remove(conversation) {
                     agents.send(
                         *agent,
@@ -341,14 +355,14 @@ impl TenantRouting {
                     &json!({"type": "transferredAway", "conversationId": conversation, "reason": transfer_reason(*reason)}),
                 );
                 let text = notices::transferred(self.locale);
-                self.system_message(*conversation, text);
+                to_write.push(Notice::Text(*conversation, text));
             }
             Action::Released {
                 conversation,
                 reason,
                 offline_messages,
             } => match notices::released(self.locale, *reason, *offline_messages) {
-                Some(text) => self.system_message(*conversation, text),
+                Some(text) => to_write.push(Notice::Text(*conversation, text)),
                 None => self.shared.conversations.changed(*conversation),
             },
             Action::WrapUpStarted {
@@ -433,6 +447,13 @@ type PendingNotice = (
     ConversationId,
     Pin<Box<dyn Future<Output = Result<switchboard_store::Appended, StoreError>> + Send>>,
 );
+
+/// A notice a decision writes in its conversation, in the order decided.
+enum Notice {
+    Text(ConversationId, String),
+    /// That the customer is connected to the agent, by name.
+    Connected(ConversationId, EmployeeId),
+}
 
 fn overflow_reason(reason: OverflowReason) -> &'static str {
     match reason {
