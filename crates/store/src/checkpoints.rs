@@ -190,9 +190,7 @@ async fn checkpoint(pool: &AnyPool) -> Result<Pass, sqlx::Error> {
 }
 
 async fn copy_while_open(pool: AnyPool, database: Option<Arc<File>>, handover: Arc<Handover>) {
-    let mut left = 0;
-    let mut left_at = tokio::time::Instant::now();
-    let mut frames_per_second = 0.0;
+    let mut growth = Growth::new();
     let mut wait = LONGEST_WAIT;
     loop {
         tokio::time::sleep(wait).await;
@@ -203,16 +201,8 @@ async fn copy_while_open(pool: AnyPool, database: Option<Arc<File>>, handover: A
             // Another checkpoint was running: the log's length is not known.
             Ok(caught) if caught.found < 0 => wait = SHORTEST_WAIT,
             Ok(caught) => {
-                let elapsed = left_at.elapsed().as_secs_f64();
-                frames_per_second = if caught.found >= left {
-                    (caught.found - left) as f64 / elapsed
-                } else {
-                    // Started over in between, at a moment not known: it grew at least
-                    // this fast, and likely as fast as before.
-                    f64::max(frames_per_second, caught.found as f64 / elapsed)
-                };
-                (left, left_at) = (caught.left, tokio::time::Instant::now());
-                wait = wait_before_next_pass(left, frames_per_second, RESTART);
+                let frames_per_second = growth.observe(caught);
+                wait = wait_before_next_pass(caught.left, frames_per_second, RESTART);
             }
             Err(_) if pool.is_closed() => return,
             Err(error) => {
@@ -223,8 +213,39 @@ async fn copy_while_open(pool: AnyPool, database: Option<Arc<File>>, handover: A
     }
 }
 
+/// How fast the log grows, from one catch-up to the next.
+struct Growth {
+    left: i64,
+    left_at: tokio::time::Instant,
+    frames_per_second: f64,
+}
+
+impl Growth {
+    fn new() -> Self {
+        Self {
+            left: 0,
+            left_at: tokio::time::Instant::now(),
+            frames_per_second: 0.0,
+        }
+    }
+
+    /// The rate since the last catch-up, given what this one found and left.
+    fn observe(&mut self, caught: Caught) -> f64 {
+        let elapsed = self.left_at.elapsed().as_secs_f64();
+        self.frames_per_second = if caught.found >= self.left {
+            (caught.found - self.left) as f64 / elapsed
+        } else {
+            // Started over in between, at a moment not known: it grew at least this
+            // fast, and likely as fast as before.
+            f64::max(self.frames_per_second, caught.found as f64 / elapsed)
+        };
+        (self.left, self.left_at) = (caught.left, tokio::time::Instant::now());
+        self.frames_per_second
+    }
+}
+
 /// The log's length, in frames, as a catch-up found it and as it left it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 struct Caught {
     found: i64,
     /// No frames once it is handed over to start over.

@@ -318,7 +318,7 @@ impl TenantRouting {
     /// Tells agents and watchers of `action`, and adds the notices it writes in the
     /// conversation to `to_write`.
     fn tell(
-        &mut self,
+        &self,
         action: &Action,
         assigned: &mut HashMap<ConversationId, Conversation>,
         to_write: &mut Vec<Notice>,
