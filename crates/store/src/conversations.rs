@@ -56,6 +56,9 @@ pub(crate) fn conversation_columns(backend: Backend) -> &'static str {
     }
 }
 
+/// The condition on a `conversations` row that it is still open.
+pub(crate) const OPEN_STATES: &str = "state NOT IN ('closed', 'abandoned', 'offlineMessage')";
+
 pub(crate) const MESSAGE_COLUMNS: &str =
     "conversation_id, seq, sender_kind, sender_id, client_message_id, content, created_at";
 
@@ -133,7 +136,7 @@ impl TenantScope<'_> {
         let columns = conversation_columns(self.store.backend);
         let sql = format!(
             "SELECT {columns} FROM conversations WHERE tenant_id = $1 AND customer_id = $2 \
-             AND state NOT IN ('closed', 'abandoned', 'offlineMessage') ORDER BY id DESC LIMIT 1"
+             AND {OPEN_STATES} ORDER BY id DESC LIMIT 1"
         );
         let row = sqlx::query(&sql)
             .bind(self.tenant.0)

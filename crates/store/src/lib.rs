@@ -45,7 +45,7 @@ pub use platform_messages::{DeliveryChange, DeliveryOutcome, DueDelivery, Inboun
 pub use queues::QueueFilter;
 pub use routing::{ContactEvent, Opening, Placement, Routed, RoutingRecord};
 pub use sealing::KEY_BYTES;
-pub use widget::{Admitted, UsedSignature, WebChatAdmission, WidgetSession};
+pub use widget::{Admitted, ChatOpening, UsedSignature, WebChatAdmission, WidgetSession};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -1,14 +1,15 @@
 //! Web chat sessions of customers, and the record of accepted auth-v2 signatures that
 //! keeps a signature from being used twice.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
-use switchboard_domain::channel::Channel;
+use switchboard_domain::channel::{Channel, CALLED_ROUTE_FIELD};
 use switchboard_domain::conversation::Customer;
-use switchboard_domain::{ChannelId, CustomerId, TenantId};
+use switchboard_domain::{ChannelId, ConversationId, CustomerId, QueueId, TenantId};
 
 use crate::channels::{channel_columns, channel_with_secret_names};
-use crate::conversations::upsert_customer;
-use crate::error::Result;
+use crate::conversations::{upsert_customer, OPEN_STATES};
+use crate::error::{corrupt, Result};
 use crate::ids::now_millis;
 use crate::platform::Platform;
 use crate::TenantScope;
@@ -20,6 +21,14 @@ pub struct WidgetSession {
     pub channel: ChannelId,
     pub customer: CustomerId,
     pub locale: String,
+}
+
+/// What opening a web chat customer's conversation needs besides their session: the
+/// conversation they have open, if any, and the skill queue their channel routes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatOpening {
+    pub open_conversation: Option<ConversationId>,
+    pub queue: QueueId,
 }
 
 /// A web chat customer let in by the loader: who they are, the session their cookie will
@@ -46,6 +55,16 @@ pub enum Admitted {
     Customer(Customer),
     /// Its signature was used before: nothing was stored.
     ReplayedSignature,
+}
+
+fn session_and_channel(row: &AnyRow) -> Result<(WidgetSession, Channel)> {
+    let session = WidgetSession {
+        tenant: TenantId(row.try_get("tenant_id")?),
+        channel: ChannelId(row.try_get("channel_id")?),
+        customer: CustomerId(row.try_get("customer_id")?),
+        locale: row.try_get("locale")?,
+    };
+    Ok((session, channel_with_secret_names(row)?))
 }
 
 impl TenantScope<'_> {
@@ -101,28 +120,59 @@ impl Platform<'_> {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<(WidgetSession, Channel)>> {
+        let row = self.widget_session_row("", token_hash, now).await?;
+        row.map(|r| session_and_channel(&r)).transpose()
+    }
+
+    /// [`Self::widget_session`] for a customer opening their chat, with what opening it
+    /// needs read in the same statement: a new conversation reaches routing one round
+    /// trip sooner.
+    pub async fn widget_session_opening(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(WidgetSession, Channel, ChatOpening)>> {
+        let opening = format!(
+            ", (SELECT c.id FROM conversations c WHERE c.tenant_id = w.tenant_id AND c.customer_id = w.customer_id \
+               AND {OPEN_STATES} ORDER BY c.id DESC LIMIT 1) AS open_conversation_id, \
+             (SELECT r.queue_id FROM channel_routes cr JOIN called_routes r ON r.id = cr.route_id AND r.tenant_id = cr.tenant_id \
+               WHERE cr.channel_id = w.channel_id AND cr.field = '{CALLED_ROUTE_FIELD}') AS route_queue_id"
+        );
+        let row = self.widget_session_row(&opening, token_hash, now).await?;
+        row.map(|r| {
+            let (session, channel) = session_and_channel(&r)?;
+            let queue = r
+                .try_get::<Option<i64>, _>("route_queue_id")?
+                .ok_or_else(|| corrupt("channel", "its called route is missing"))?;
+            let opening = ChatOpening {
+                open_conversation: r
+                    .try_get::<Option<i64>, _>("open_conversation_id")?
+                    .map(ConversationId),
+                queue: QueueId(queue),
+            };
+            Ok((session, channel, opening))
+        })
+        .transpose()
+    }
+
+    async fn widget_session_row(
+        &self,
+        more_columns: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<AnyRow>> {
         let sql = format!(
-            "SELECT w.tenant_id, w.channel_id, w.customer_id, w.locale, {} FROM widget_sessions w \
+            "SELECT w.tenant_id, w.channel_id, w.customer_id, w.locale, {}{more_columns} FROM widget_sessions w \
              JOIN tenants t ON t.id = w.tenant_id \
              JOIN channels ON channels.id = w.channel_id AND channels.tenant_id = w.tenant_id \
              WHERE w.token_hash = $1 AND w.expires_at > $2 AND t.disabled = 0",
             channel_columns(self.store.backend)
         );
-        let row = sqlx::query(&sql)
+        Ok(sqlx::query(&sql)
             .bind(token_hash)
             .bind(now)
             .fetch_optional(&self.store.read)
-            .await?;
-        row.map(|r| {
-            let session = WidgetSession {
-                tenant: TenantId(r.try_get("tenant_id")?),
-                channel: ChannelId(r.try_get("channel_id")?),
-                customer: CustomerId(r.try_get("customer_id")?),
-                locale: r.try_get("locale")?,
-            };
-            Ok((session, channel_with_secret_names(&r)?))
-        })
-        .transpose()
+            .await?)
     }
 
     /// Drops expired widget sessions and signatures past their window.

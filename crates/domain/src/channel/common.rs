@@ -319,6 +319,10 @@ pub struct RobotAssistant {
     pub silent_agent_route_id: Option<RouteId>,
 }
 
+/// The field of [`ChannelConfig::route_references`] naming the route its conversations
+/// are queued by.
+pub const CALLED_ROUTE_FIELD: &str = "calledRouteId";
+
 /// A channel's configuration as stored and returned; credentials are never part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -450,7 +454,7 @@ impl ChannelConfig {
         const MULTIMEDIA: &[QueueType] = &[QueueType::Multimedia];
         const CLICK_TO_DIAL: &[QueueType] =
             &[QueueType::VoiceClickToDial, QueueType::VideoClickToDial];
-        let mut refs = vec![("calledRouteId", self.called_route_id, MULTIMEDIA)];
+        let mut refs = vec![(CALLED_ROUTE_FIELD, self.called_route_id, MULTIMEDIA)];
         if let Some(route) = self
             .click_to_call
             .called_route_id

@@ -25,7 +25,8 @@ use switchboard_domain::conversation::{
 };
 use switchboard_domain::{ConversationId, TenantId};
 use switchboard_routing::Event;
-use switchboard_store::{Appended, StoreError, WidgetSession};
+use switchboard_store::ids::now_millis;
+use switchboard_store::{Appended, ChatOpening, StoreError, WidgetSession};
 
 use super::{cors, Refused, WIDGET_COOKIE};
 use crate::auth::token_hash;
@@ -41,30 +42,57 @@ pub(super) struct Customer {
 }
 
 pub(super) async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Customer, Refused> {
-    let no_session = || {
-        Refused::new(
-            StatusCode::UNAUTHORIZED,
-            "no_session",
-            "load the chat through the loader first",
-        )
-    };
-    let token = headers
+    let (session, channel) = state
+        .store
+        .platform()
+        .widget_session(&session_token_hash(headers)?, now_millis())
+        .await
+        .map_err(Refused::internal)?
+        .ok_or_else(no_session)?;
+    admitted(headers, session, channel)
+}
+
+/// [`customer`] for opening their chat, with what opening it needs.
+async fn customer_opening(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Customer, ChatOpening), Refused> {
+    let (session, channel, opening) = state
+        .store
+        .platform()
+        .widget_session_opening(&session_token_hash(headers)?, now_millis())
+        .await
+        .map_err(Refused::internal)?
+        .ok_or_else(no_session)?;
+    Ok((admitted(headers, session, channel)?, opening))
+}
+
+fn no_session() -> Refused {
+    Refused::new(
+        StatusCode::UNAUTHORIZED,
+        "no_session",
+        "load the chat through the loader first",
+    )
+}
+
+fn session_token_hash(headers: &HeaderMap) -> Result<String, Refused> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == WIDGET_COOKIE)
-        .map(|(_, value)| value.to_owned())
-        .ok_or_else(no_session)?;
-    let now = switchboard_store::ids::now_millis();
-    let (session, channel) = state
-        .store
-        .platform()
-        .widget_session(&token_hash(&token), now)
-        .await
-        .map_err(Refused::internal)?
-        .ok_or_else(no_session)?;
+        .map(|(_, value)| token_hash(value))
+        .ok_or_else(no_session)
+}
+
+/// The session's customer, if the page asking is one their channel lets read answers.
+fn admitted(
+    headers: &HeaderMap,
+    session: WidgetSession,
+    channel: Channel,
+) -> Result<Customer, Refused> {
     if let Some(origin) = cors::origin(headers) {
         if !cors::allowed(&channel, origin) {
             return Err(Refused::new(
@@ -128,12 +156,13 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Refused> {
 
 pub async fn open(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let result = async {
-        let customer = customer(&state, &headers).await?;
-        let conversation = crate::conversations::open_or_resume(
+        let (customer, known) = customer_opening(&state, &headers).await?;
+        let conversation = crate::conversations::open_or_resume_chat(
             &state,
             customer.session.tenant,
             &customer.channel,
             customer.session.customer,
+            known,
         )
         .await
         .map_err(Refused::internal)?;

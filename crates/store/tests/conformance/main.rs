@@ -51,6 +51,7 @@ conformance!(
     evaluations_need_an_agent_answer_and_the_last_counts,
     files_keep_their_bytes_and_stay_in_their_conversation,
     widget_sessions_expire_and_signatures_are_used_once,
+    a_chat_opening_reads_the_open_conversation_and_the_route,
     routing_keeps_places_assignments_and_the_contact_record,
     conversations_open_with_routings_first_decisions,
     opened_conversations_land_where_their_moves_take_them,

@@ -1861,8 +1861,11 @@ pub use conversations::*;
 mod widget {
     use std::sync::Arc;
 
+    use switchboard_domain::conversation::ConversationState;
     use switchboard_domain::ChannelId;
-    use switchboard_store::{Admitted, Store, UsedSignature, WebChatAdmission, WidgetSession};
+    use switchboard_store::{
+        Admitted, ChatOpening, Store, UsedSignature, WebChatAdmission, WidgetSession,
+    };
 
     use crate::fixtures::*;
 
@@ -2004,6 +2007,80 @@ mod widget {
         assert!(
             matches!(forgotten, Admitted::Customer(_)),
             "forgotten once its window has passed"
+        );
+    }
+
+    pub async fn a_chat_opening_reads_the_open_conversation_and_the_route(store: Arc<Store>) {
+        let (tenant, first_queue, first_route) = routed_tenant(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let channel = scope
+            .create_channel(&web_channel("WEB", first_route), &Default::default())
+            .await
+            .unwrap();
+        let id = channel.channel_config_id;
+        let admitted = scope
+            .admit_to_web_chat(&admission(id, "Ann", "hash", 50_000, None))
+            .await
+            .unwrap();
+        let Admitted::Customer(customer) = admitted else {
+            panic!("token mode admits: {admitted:?}");
+        };
+        let platform = store.platform();
+        let opening = || async {
+            platform
+                .widget_session_opening("hash", 1_000)
+                .await
+                .unwrap()
+                .map(|(_, _, opening)| opening)
+        };
+        let (session, its_channel, known) = platform
+            .widget_session_opening("hash", 1_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Some((session, its_channel)),
+            platform.widget_session("hash", 1_000).await.unwrap(),
+            "the same session and channel as every widget request reads"
+        );
+        assert_eq!(
+            known,
+            ChatOpening {
+                open_conversation: None,
+                queue: first_queue
+            }
+        );
+
+        let open = scope.open_conversation(customer.id).await.unwrap();
+        assert_eq!(opening().await.unwrap().open_conversation, Some(open.id));
+        scope
+            .set_conversation_state(open.id, ConversationState::Closed, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            opening().await.unwrap().open_conversation,
+            None,
+            "a closed conversation is not resumed"
+        );
+
+        let second_queue = queue(&store, tenant, "other", "multimedia").await.id;
+        let second_route = route(&store, tenant, "10002", second_queue).await.id;
+        scope
+            .update_channel(id, &web_channel("WEB", second_route), &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            opening().await.unwrap().queue,
+            second_queue,
+            "the queue follows the channel's route"
+        );
+        assert_eq!(
+            platform
+                .widget_session_opening("hash", 50_000)
+                .await
+                .unwrap(),
+            None,
+            "nor for an expired session"
         );
     }
 }
