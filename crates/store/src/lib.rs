@@ -108,7 +108,11 @@ impl Store {
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(POSTGRES_CONNECTIONS)
+                    // All opened here rather than on first use: a backend is a process
+                    // PostgreSQL starts, and the first customers after a start would
+                    // otherwise wait for one each (the load benchmark's slowest openings).
+                    .min_connections(POSTGRES_CONNECTIONS)
                     .acquire_timeout(Duration::from_secs(10))
                     // sqlx pings every connection it hands out, a round trip per
                     // transaction; one busy a moment ago is alive, so only a connection
@@ -258,6 +262,9 @@ impl TenantScope<'_> {
         self.tenant
     }
 }
+
+/// The PostgreSQL connections of a node, reads and writes together.
+const POSTGRES_CONNECTIONS: u32 = 16;
 
 /// A PostgreSQL connection idle for longer is checked before it is used.
 const PING_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(5);
