@@ -1,11 +1,11 @@
 use axum::extract::FromRequestParts;
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use switchboard_domain::employee::Role;
 use switchboard_domain::TenantId;
 use switchboard_store::{AccountRecord, AccountRole};
 
-use super::token_hash;
+use super::{cookie, token_hash};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -36,7 +36,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts)
-            .or_else(|| cookie_token(parts))
+            .or_else(|| cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned))
             .ok_or(ApiError::Unauthenticated)?;
         let hash = token_hash(&token);
         let account = state
@@ -129,18 +129,6 @@ fn bearer_token(parts: &Parts) -> Option<String> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_owned())
-}
-
-fn cookie_token(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
 }
 
 /// An employee with an agent profile, signed in to the API (any tenant role).

@@ -8,6 +8,8 @@ pub mod throttle;
 
 pub use extract::{AgentCaller, Caller, Operator, Supervisor, TenantAdmin, SESSION_COOKIE};
 
+use axum::http::header::COOKIE;
+use axum::http::HeaderMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
@@ -24,4 +26,16 @@ pub fn new_token() -> String {
 /// hold usable tokens.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The value of the cookie `name` among the request's `Cookie` headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(cookie, _)| *cookie == name)
+        .map(|(_, value)| value)
 }

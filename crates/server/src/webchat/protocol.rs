@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -29,7 +28,7 @@ use switchboard_store::ids::now_millis;
 use switchboard_store::{Appended, ChatOpening, StoreError, WidgetSession};
 
 use super::{cors, Refused, WIDGET_COOKIE};
-use crate::auth::token_hash;
+use crate::auth::{cookie, token_hash};
 use crate::AppState;
 
 pub const MAX_WAIT_SECONDS: u64 = 30;
@@ -76,14 +75,8 @@ fn no_session() -> Refused {
 }
 
 fn session_token_hash(headers: &HeaderMap) -> Result<String, Refused> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == WIDGET_COOKIE)
-        .map(|(_, value)| token_hash(value))
+    cookie(headers, WIDGET_COOKIE)
+        .map(token_hash)
         .ok_or_else(no_session)
 }
 
