@@ -353,8 +353,9 @@ mod tests {
         );
     }
 
-    /// The rebuild of SQLite's messages table (its conversation checked at commit) keeps
-    /// every message, and the key still holds and still cascades.
+    /// The rebuilds of SQLite's messages table (its conversation checked at commit, then
+    /// its client keys told by the writer) keep every message, and the keys still hold
+    /// and still cascade.
     #[tokio::test]
     async fn sqlite_messages_survive_their_table_being_built_again() {
         use sqlx::Executor;
@@ -399,10 +400,10 @@ mod tests {
         assert_eq!(kept, [(1, "customer".into()), (2, "agent".into())]);
         let orphan = "INSERT INTO messages VALUES (99, 1, 1, 'customer', NULL, 'x', '{}', 5)";
         assert!(pool.execute(orphan).await.is_err(), "the key still holds");
-        let retry = "INSERT INTO messages VALUES (7, 1, 3, 'customer', NULL, 'c1', '{}', 7)";
+        let same_number = "INSERT INTO messages VALUES (7, 1, 2, 'customer', NULL, 'c2', '{}', 7)";
         assert!(
-            pool.execute(retry).await.is_err(),
-            "client ids still unique"
+            pool.execute(same_number).await.is_err(),
+            "sequence numbers still unique"
         );
         pool.execute("DELETE FROM conversations WHERE id = 7")
             .await

@@ -36,6 +36,7 @@ use crate::scoped::{join_by_key, Placeholders};
 use crate::text::{from_json, to_json};
 use crate::Backend;
 
+mod client_keys;
 mod optimistic;
 
 /// At most this many appends share a transaction; eight parameters each stay well inside
@@ -235,7 +236,7 @@ async fn write_batches(
     let mut writer = Writer {
         pool,
         backend,
-        remembered: optimistic::Remembered::default(),
+        remembered: optimistic::Remembered::new(backend),
     };
     let mut requests = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut requests, MAX_BATCH).await > 0 {

@@ -16,7 +16,9 @@
 //!
 //! What else could have changed is guarded by the constraints: a sequence number or a
 //! client id that another node of a cluster (or a client's retry) stored in the meantime
-//! fails the write with a unique violation, and nothing of it is stored. A stale batch,
+//! fails the write with a unique violation, and nothing of it is stored. On SQLite, whose
+//! one writer task stores every message, a client's retry is told by the keys the task
+//! knows instead ([`ClientKeys`]); the sequence number still conflicts. A stale batch,
 //! and one with an append to refuse (which may be a conversation changed since it was
 //! read: an agent's first reply after the assignment), are stored the locking way,
 //! which reads everything after BEGIN and tells duplicates; the task then forgets
@@ -28,8 +30,9 @@ use sqlx::{AnyConnection, Row};
 use switchboard_domain::delivery::DeliveryState;
 use switchboard_domain::ConversationId;
 
+use super::client_keys::ClientKeys;
 use super::{
-    answers, appends_stored, bind_delivery_rows, bind_message_rows, column_names,
+    answers, appends_stored, bind_delivery_rows, bind_message_rows, by_ids, column_names,
     conversation_states, deliveries_of, delivery_insert, delivery_rows_json, json_rows, judge,
     last_sequences, message_insert, message_rows_json, push_padded_insert, queued_flags,
     repeating_last, statement_rows, Append, Appended, ConversationDocuments, ConversationSequence,
@@ -40,7 +43,7 @@ use crate::conversations::last_seq_of;
 use crate::error::{Result, StoreError};
 use crate::ids::now_millis;
 use crate::scoped::Placeholders;
-use crate::text::to_json;
+use crate::text::{from_json, to_json};
 use crate::Backend;
 
 /// Past this many conversations a writer task forgets them all and reads them again as
@@ -48,23 +51,85 @@ use crate::Backend;
 const REMEMBERED: usize = 32_768;
 
 /// What a writer task knows of the conversations it stored messages of.
-#[derive(Default)]
 pub(super) struct Remembered {
     conversations: HashMap<ConversationId, ConversationSequence>,
+    /// On SQLite, the client keys stored in them ([`ClientKeys`]).
+    client_keys: Option<ClientKeys>,
 }
 
 impl Remembered {
+    pub(super) fn new(backend: Backend) -> Self {
+        Self {
+            conversations: HashMap::new(),
+            client_keys: (backend == Backend::Sqlite).then(ClientKeys::default),
+        }
+    }
+
     fn forget(&mut self, ids: &[i64]) {
         for id in ids {
             self.conversations.remove(&ConversationId(*id));
+            if let Some(keys) = &mut self.client_keys {
+                keys.forget(ConversationId(*id));
+            }
         }
     }
 
     fn learn(&mut self, read: HashMap<ConversationId, ConversationSequence>) {
         if self.conversations.len() + read.len() > REMEMBERED {
             self.conversations.clear();
+            if let Some(keys) = &mut self.client_keys {
+                keys.clear();
+            }
         }
         self.conversations.extend(read);
+    }
+
+    /// Whether a client key of the batch may be stored already, which only the locking
+    /// way tells: on PostgreSQL the unique index answers instead.
+    fn may_hold_any(&self, batch: &[Append]) -> bool {
+        self.client_keys
+            .as_ref()
+            .is_some_and(|keys| batch.iter().any(|append| keys.may_hold(append)))
+    }
+
+    /// Learns the keys [`stored_client_keys`] read for the conversations `read`.
+    fn learn_client_keys(
+        &mut self,
+        read: impl Iterator<Item = ConversationId>,
+        document: &str,
+    ) -> Result<()> {
+        let Some(keys) = &mut self.client_keys else {
+            return Ok(());
+        };
+        let stored: Vec<(i64, String, String)> = from_json("the stored client keys", document)?;
+        let mut by_conversation: HashMap<ConversationId, Vec<(&str, &str)>> =
+            read.map(|id| (id, Vec::new())).collect();
+        for (conversation, kind, client_id) in &stored {
+            if let Some(of_it) = by_conversation.get_mut(&ConversationId(*conversation)) {
+                of_it.push((kind, client_id));
+            }
+        }
+        for (conversation, of_it) in by_conversation {
+            keys.learn(conversation, of_it);
+        }
+        Ok(())
+    }
+
+    /// What a committed batch changed: its conversations as judged, the keys it stored.
+    fn committed(
+        &mut self,
+        batch: &[Append],
+        outcomes: &[Outcome],
+        conversations: HashMap<ConversationId, ConversationSequence>,
+    ) {
+        self.learn(conversations);
+        if let Some(keys) = &mut self.client_keys {
+            for (append, outcome) in batch.iter().zip(outcomes) {
+                if matches!(outcome, Outcome::Stored { .. }) {
+                    keys.stored(append);
+                }
+            }
+        }
     }
 }
 
@@ -84,13 +149,25 @@ pub(super) async fn run_batch(
         .collect();
     if !unknown.is_empty() {
         let mut documents = ConversationDocuments::default();
+        let mut client_keys = None;
         for row in read_conversations(backend, &unknown)?
             .fetch_all(&mut *conn)
             .await?
         {
-            documents.take(&row)?;
+            if !documents.take(&row)? {
+                client_keys = Some(row.try_get::<String, _>(CLIENT_KEYS_COLUMN)?);
+            }
         }
-        remembered.learn(documents.conversations()?);
+        let read = documents.conversations()?;
+        let found: Vec<ConversationId> = read.keys().copied().collect();
+        remembered.learn(read);
+        if let Some(client_keys) = client_keys {
+            remembered.learn_client_keys(found.into_iter(), &client_keys)?;
+        }
+    }
+    if remembered.may_hold_any(batch) {
+        remembered.forget(&ids);
+        return Ok(None);
     }
     let mut conversations: HashMap<ConversationId, ConversationSequence> = ids
         .iter()
@@ -120,7 +197,7 @@ pub(super) async fn run_batch(
         return Ok(None);
     }
     let queued = queued_flags(batch, &deliveries);
-    remembered.learn(conversations);
+    remembered.committed(batch, &outcomes, conversations);
     Ok(Some(answers(batch, &outcomes, &queued, now)))
 }
 
@@ -133,6 +210,7 @@ fn read_conversations<'q>(backend: Backend, ids: &[i64]) -> Result<Script<'q>> {
         let size = statement_rows(backend, ids.len());
         conversation_states(&mut script, backend, ids, size)?;
         last_sequences(&mut script, backend, ids, size)?;
+        stored_client_keys(&mut script, ids, size)?;
         return Ok(script);
     }
     script.bind(to_json(&ids)?)?;
@@ -147,6 +225,21 @@ fn read_conversations<'q>(backend: Backend, ids: &[i64]) -> Result<Script<'q>> {
                  FROM ids) AS {SEQUENCES_COLUMN}"
     ));
     Ok(script)
+}
+
+/// The column in which [`stored_client_keys`] answers.
+const CLIENT_KEYS_COLUMN: &str = "client_keys";
+
+/// On SQLite, the client keys stored in the conversations `ids`, as one JSON document
+/// of `[conversation, kind of sender, client id]` rows: read through the messages' key,
+/// whose first column is the conversation.
+fn stored_client_keys(script: &mut Script<'_>, ids: &[i64], size: usize) -> Result<()> {
+    let listed = by_ids(script, Backend::Sqlite, ids, size, false)?;
+    script.push(&format!(
+        "SELECT json_group_array(json_array(conversation_id, sender_kind, client_message_id)) \
+         AS {CLIENT_KEYS_COLUMN} FROM messages WHERE conversation_id IN ({listed})"
+    ));
+    Ok(())
 }
 
 /// What a batch was judged to write, and on what.

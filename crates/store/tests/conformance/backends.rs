@@ -9,7 +9,7 @@ use switchboard_store::{Store, StoreOptions};
 
 pub type Scenario = fn(Arc<Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
-fn options() -> StoreOptions {
+pub fn options() -> StoreOptions {
     StoreOptions {
         secret_key: [42; 32],
         node_id: 1,
@@ -24,6 +24,18 @@ pub async fn on_sqlite(scenario: Scenario) {
     store.close().await;
 }
 
+pub type ScenarioWithAddress = fn(Arc<Store>, String) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Runs the scenario on a new SQLite database, telling it the database's address too:
+/// for a scenario that opens the store again, as a restart would.
+pub async fn on_sqlite_with_address(scenario: ScenarioWithAddress) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("switchboard.db").display());
+    let store = Arc::new(Store::open(&url, options()).await.unwrap());
+    scenario(store.clone(), url).await;
+    store.close().await;
+}
+
 /// Runs the scenario in a new database of the PostgreSQL server, dropped afterwards even
 /// if the scenario panics.
 pub async fn on_postgres(scenario: Scenario) {
@@ -35,10 +47,9 @@ pub async fn on_postgres(scenario: Scenario) {
     .await;
 }
 
-pub type ScenarioWithAddress = fn(Arc<Store>, String) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-
 /// Runs the scenario on a new PostgreSQL database, telling it the database's address
-/// too: for a scenario that writes beside the store, as another node would.
+/// too: for a scenario that writes beside the store, as another node would, or opens it
+/// again.
 pub async fn on_postgres_with_address(scenario: ScenarioWithAddress) {
     in_postgres_database(|url| async move {
         let store = Arc::new(Store::open(&url, options()).await.unwrap());

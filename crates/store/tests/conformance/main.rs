@@ -59,6 +59,29 @@ conformance!(
     replies_to_platform_customers_are_queued_and_sent_in_order,
 );
 
+/// A scenario that opens the store again on the same database, as a restart does.
+mod restarted {
+    #[tokio::test]
+    async fn retries_are_told_after_a_restart_on_sqlite() {
+        crate::backends::on_sqlite_with_address(|store, url| {
+            Box::pin(crate::scenarios::retries_are_told_after_a_restart(
+                store, url,
+            ))
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn retries_are_told_after_a_restart_on_postgres() {
+        crate::backends::on_postgres_with_address(|store, url| {
+            Box::pin(crate::scenarios::retries_are_told_after_a_restart(
+                store, url,
+            ))
+        })
+        .await;
+    }
+}
+
 /// Scenarios of several nodes sharing one database, which only PostgreSQL serves.
 mod postgres_cluster {
     #[tokio::test]

@@ -1041,6 +1041,51 @@ mod conversations {
         appends_from_eight_writers(&[first, second], tenant, id).await;
     }
 
+    /// A store opened again knows nothing of what it stored before, but a client retrying
+    /// across the restart still gets the message stored first, alone or beside new ones,
+    /// and numbering goes on where it stopped.
+    pub async fn retries_are_told_after_a_restart(store: Arc<Store>, url: String) {
+        let (tenant, id) = conversation(&store, "acme").await;
+        let scope = store.tenant(tenant);
+        let first = scope
+            .append_message(id, text("c1", Sender::Customer))
+            .await
+            .unwrap();
+        scope
+            .append_message(id, text("c2", Sender::Customer))
+            .await
+            .unwrap();
+        store.close().await;
+
+        let reopened = Store::open(&url, crate::backends::options()).await.unwrap();
+        let scope = reopened.tenant(tenant);
+        let retried = scope
+            .append_message(id, text("c1", Sender::Customer))
+            .await
+            .unwrap();
+        assert!(retried.duplicate);
+        assert_eq!(retried.message, first.message);
+        let (again, new) = tokio::join!(
+            scope.append_message(id, text("c2", Sender::Customer)),
+            scope.append_message(id, text("c3", Sender::Customer)),
+        );
+        let (again, new) = (again.unwrap(), new.unwrap());
+        assert_eq!((again.message.seq, again.duplicate), (2, true));
+        assert_eq!((new.message.seq, new.duplicate), (3, false));
+        let after_new = scope
+            .append_message(id, text("c3", Sender::Customer))
+            .await
+            .unwrap();
+        assert_eq!((after_new.message.seq, after_new.duplicate), (3, true));
+        let stored = scope.messages_after(id, 0, 100).await.unwrap();
+        let ids: Vec<_> = stored
+            .iter()
+            .map(|m| (m.seq, m.client_message_id.as_str()))
+            .collect();
+        assert_eq!(ids, [(1, "c1"), (2, "c2"), (3, "c3")]);
+        reopened.close().await;
+    }
+
     /// Another node closes a conversation while this one stores a message to it: the
     /// other node's transaction holds the conversation from before the message is read
     /// until after it is closed, so the message's write waits for it, finds the
