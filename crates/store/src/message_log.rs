@@ -18,8 +18,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Arguments, Executor, Row};
 use switchboard_domain::channel::ChannelType;
 use switchboard_domain::conversation::{ConversationState, Message, NewMessage, Sender};
@@ -85,7 +87,8 @@ fn padded_with_none<T>(items: &[T], rows: usize) -> impl Iterator<Item = Option<
 
 enum Request {
     Append(Append),
-    /// Answered once everything handed over before it is stored.
+    /// Answered once everything handed over before it is stored, and the writer's own
+    /// connection given back to its pool (which closes only once all are back).
     Flush(oneshot::Sender<()>),
 }
 
@@ -236,6 +239,7 @@ async fn write_batches(
     let mut writer = Writer {
         pool,
         backend,
+        own: None,
         remembered: optimistic::Remembered::new(backend),
     };
     let mut requests = Vec::with_capacity(MAX_BATCH);
@@ -250,6 +254,9 @@ async fn write_batches(
         }
         let started = std::time::Instant::now();
         let answers = writer.store_batch(&batch).await;
+        if !flushes.is_empty() {
+            writer.own = None;
+        }
         tracing::debug!(
             appends = batch.len(),
             micros = started.elapsed().as_micros(),
@@ -315,7 +322,13 @@ async fn announce(mut committed: mpsc::Receiver<Committed>, listener: ListenerSl
 struct Writer {
     pool: AnyPool,
     backend: Backend,
-    /// On PostgreSQL, what the task knows of its conversations (see [`optimistic`]).
+    /// On PostgreSQL, the task's connection, kept from one batch to the next with the
+    /// moment it was last used: sqlx checks every connection given back to its pool with
+    /// a round trip to the server, which was one more per batch for PostgreSQL's backends
+    /// to wake up for. SQLite's one write connection is shared with routing and every
+    /// other writer, so it goes back after each batch.
+    own: Option<(PoolConnection<Any>, Instant)>,
+    /// What the task knows of its conversations (see [`optimistic`]).
     remembered: optimistic::Remembered,
 }
 
@@ -349,13 +362,33 @@ impl Writer {
         answer.and_then(|mut answers| answers.pop().unwrap_or(Err(StoreError::NotFound)))
     }
 
+    /// The task's own connection if it has one that was busy a moment ago, else one from
+    /// the pool, which checks a connection idle for a while (the server may have gone away
+    /// since).
+    async fn connection(&mut self) -> Result<PoolConnection<Any>> {
+        match self.own.take() {
+            Some((conn, used)) if used.elapsed() < crate::PING_CONNECTIONS_IDLE_FOR => Ok(conn),
+            _ => Ok(self.pool.acquire().await?),
+        }
+    }
+
+    /// Keeps `conn` for the next batch on PostgreSQL, or gives it back.
+    fn done_with(&mut self, conn: PoolConnection<Any>) {
+        if self.backend == Backend::Postgres {
+            self.own = Some((conn, Instant::now()));
+        }
+    }
+
     async fn try_batch(&mut self, batch: &[Append]) -> Result<Vec<Result<Appended>>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.connection().await?;
         let judged =
             optimistic::run_batch(&mut conn, self.backend, batch, &mut self.remembered).await;
         // The batch's scripts begin and commit the transaction themselves.
         let outcome = match judged {
-            Ok(Some(answers)) => return Ok(answers),
+            Ok(Some(answers)) => {
+                self.done_with(conn);
+                return Ok(answers);
+            }
             Ok(None) => {
                 tracing::debug!(
                     appends = batch.len(),
@@ -373,8 +406,10 @@ impl Writer {
             let rolled_back = conn.execute("ROLLBACK").await;
             if rolled_back.is_err() && self.backend == Backend::Postgres {
                 let _ = conn.close().await;
+                return outcome;
             }
         }
+        self.done_with(conn);
         outcome
     }
 }
